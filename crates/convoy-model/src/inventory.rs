@@ -64,6 +64,10 @@ pub struct Vm {
     /// IP addresses, used to map flow records to VMs.
     #[serde(default)]
     pub addresses: Vec<String>,
+    /// How fast the guest dirties memory while it runs, MiB/s (drives live-migration
+    /// convergence). Absent when unknown: consumers then assume their own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty_mib_per_s: Option<f64>,
     /// Application or team the VM belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -233,7 +237,11 @@ group = "shop"
     fn errors_name_the_line_or_the_thing() {
         let bad = INV.replace("memory_mib = 4096", "memory_mib = \"lots\"");
         let e = parse_inventory_toml(&bad, Path::new("i.toml")).unwrap_err();
-        assert!(e.to_string().starts_with("i.toml:18: "), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("i.toml:17: invalid type: string \"lots\", expected u64"),
+            "{e}"
+        );
         let bad = INV.replace("node = \"n1\"\nvcpus = 2", "node = \"n9\"\nvcpus = 2");
         let e = parse_inventory_toml(&bad, Path::new("i.toml")).unwrap_err();
         assert!(
