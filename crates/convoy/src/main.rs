@@ -1,1 +1,69 @@
-fn main() {}
+//! `convoy`: plan and carry out the migration of VMs from a private cluster to a
+//! public cloud, in an order chosen from how they talk to each other.
+//!
+//! Exit codes: 0 success, 1 failure of the tool or the system, 2 bad input
+//! (a malformed file, an unknown name, a bad flag).
+
+mod cmd;
+mod input;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::input::InputError;
+
+/// Plan and carry out VM migrations between a private cluster and a public cloud.
+#[derive(Debug, Parser)]
+#[command(name = "convoy", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compute a migration order from a communication graph.
+    Plan(cmd::plan::PlanArgs),
+    /// Run the planner over benchmark graphs and print a row per graph.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout and usage errors to stderr.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Plan(args) => cmd::plan::run(args),
+        Command::Bench(command) => cmd::bench::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if is_input_error(&err) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Bad input (exit 2) is a file that does not parse or names that do not resolve.
+fn is_input_error(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.is::<convoy_model::FileError>() || cause.is::<InputError>())
+}
