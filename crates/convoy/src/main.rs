@@ -51,6 +51,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that went away (`convoy plan … | head`) is not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             if is_input_error(&err) {
@@ -66,4 +68,12 @@ fn main() -> ExitCode {
 fn is_input_error(err: &anyhow::Error) -> bool {
     err.chain()
         .any(|cause| cause.is::<convoy_model::FileError>() || cause.is::<InputError>())
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -1,6 +1,6 @@
 //! `convoy bench`: the planner over benchmark graphs, one row per graph.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -93,11 +93,13 @@ fn bench_bandwidth(args: BandwidthArgs) -> anyhow::Result<()> {
     let files = graph_files(&args.paths)?;
     let show = std::io::stderr().is_terminal();
     let mut rows = Vec::new();
+    let mut out = std::io::stdout().lock();
     if args.format == Format::Table {
-        println!(
+        writeln!(
+            out,
             "{:<12} {:>6} {:>7} {:>6} {:>6} {:>8} {:>8}",
             "graph", "n", "edges", "lower", "bw", "optimal", "seconds"
-        );
+        )?;
     }
     for (i, file) in files.iter().enumerate() {
         let graph = read_graph(file)?;
@@ -123,7 +125,8 @@ fn bench_bandwidth(args: BandwidthArgs) -> anyhow::Result<()> {
             seconds: search.elapsed(),
         };
         if args.format == Format::Table {
-            println!(
+            writeln!(
+                out,
                 "{:<12} {:>6} {:>7} {:>6} {:>6} {:>8} {:>8.2}",
                 row.name,
                 row.n,
@@ -132,14 +135,15 @@ fn bench_bandwidth(args: BandwidthArgs) -> anyhow::Result<()> {
                 row.bandwidth,
                 if row.optimal { "yes" } else { "no" },
                 row.seconds
-            );
+            )?;
         }
         rows.push(row);
     }
     let totals = Totals::of(&rows);
     match args.format {
         Format::Table => {
-            println!(
+            writeln!(
+                out,
                 "{} graphs: {} proven optimal; the other {} have a median gap of {:.1}% (bandwidth over lower bound, geometric mean ratio {:.3}); {:.1} s in all",
                 totals.graphs,
                 totals.optimal,
@@ -150,8 +154,8 @@ fn bench_bandwidth(args: BandwidthArgs) -> anyhow::Result<()> {
             );
         }
         Format::Json => {
-            let out = serde_json::json!({ "rows": rows, "totals": totals });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            let json = serde_json::json!({ "rows": rows, "totals": totals });
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! `convoy plan`: the migration order of a cluster.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -98,47 +98,58 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         write_atomically(path, json.as_bytes())
             .with_context(|| format!("writing the plan to {}", path.display()))?;
     }
+    let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Json => print!("{json}"),
-        Format::Table => print_table(&args, &plan, graph, seconds),
+        Format::Json => write!(out, "{json}")?,
+        Format::Table => write_table(&mut out, &args, &plan, graph, seconds)?,
     }
     Ok(())
 }
 
-fn print_table(args: &PlanArgs, plan: &Plan, graph: &convoy_model::Graph, seconds: f64) {
+fn write_table(
+    out: &mut impl Write,
+    args: &PlanArgs,
+    plan: &Plan,
+    graph: &convoy_model::Graph,
+    seconds: f64,
+) -> std::io::Result<()> {
     let components = graph.components().len();
-    println!(
+    writeln!(
+        out,
         "plan for {}: {} VMs, {} edges, {} component{}",
         args.graph.display(),
         graph.n(),
         graph.edge_count(),
         components,
         if components == 1 { "" } else { "s" }
-    );
-    println!("  objective    {}", plan.objective);
+    )?;
+    writeln!(out, "  objective    {}", plan.objective)?;
     let proof = if plan.optimal {
         "optimal"
     } else {
         "not proven optimal"
     };
-    println!(
+    writeln!(
+        out,
         "  bandwidth    {}  (lower bound {}, {proof})",
         plan.bandwidth, plan.lower_bound
-    );
+    )?;
     let stopped = match plan.stopped_by.as_deref() {
         Some(why) => format!(", stopped by {}", why.replace('_', " ")),
         None => String::new(),
     };
-    println!(
+    writeln!(
+        out,
         "  solver       {}  (seed {}, {:.2} s{stopped})",
         plan.solver, plan.seed, seconds
-    );
+    )?;
     if let Some(path) = &args.output {
-        println!("  written to   {}", path.display());
+        writeln!(out, "  written to   {}", path.display())?;
     }
-    println!("  order (first to move first):");
+    writeln!(out, "  order (first to move first):")?;
     let width = plan.order.len().to_string().len();
     for (i, name) in plan.order.iter().enumerate() {
-        println!("    {:>width$}  {name}", i + 1);
+        writeln!(out, "    {:>width$}  {name}", i + 1)?;
     }
+    Ok(())
 }
