@@ -151,7 +151,7 @@ fn bench_bandwidth(args: BandwidthArgs) -> anyhow::Result<()> {
                 totals.median_gap_percent,
                 totals.geomean_ratio_to_lower_bound,
                 totals.seconds
-            );
+            )?;
         }
         Format::Json => {
             let json = serde_json::json!({ "rows": rows, "totals": totals });
