@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// The operating system refused to open or read the file.
-    #[error("{}: {source}", path.display())]
+    // The OS error is part of the message, not a `source`: chained error
+    // reports would otherwise print it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A specific line is malformed.
     #[error("{}:{line}: {message}", path.display())]
@@ -56,10 +58,10 @@ impl FileError {
     }
 
     /// An I/O error on `path`.
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, error: std::io::Error) -> Self {
         FileError::Io {
             path: path.to_owned(),
-            source,
+            error,
         }
     }
 }

@@ -1,0 +1,226 @@
+//! End-to-end tests of the `convoy` binary: happy paths and every bad-input path.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn convoy() -> Command {
+    let mut cmd = Command::cargo_bin("convoy").unwrap();
+    cmd.current_dir(root());
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Recomputes a plan's bandwidth from its order and the CSV graph.
+fn bandwidth_from_csv(csv: &Path, order: &[String]) -> u64 {
+    let pos: std::collections::HashMap<&str, usize> =
+        order.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let text = std::fs::read_to_string(csv).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            pos[f[0]].abs_diff(pos[f[1]]) as u64
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn plan_json_is_the_plan_object_and_is_consistent() {
+    let out = convoy()
+        .args(["plan", "examples/cluster.csv", "--inventory", "examples/inventory.toml"])
+        .args(["--format", "json", "--effort", "3000000", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["objective", "order", "bandwidth", "lower_bound", "optimal", "solver", "seed", "convoy_version"] {
+        assert!(plan.get(key).is_some(), "plan lacks {key}: {plan}");
+    }
+    assert_eq!(plan["objective"], "bandwidth");
+    assert_eq!(plan["seed"], 7);
+    let order: Vec<String> = serde_json::from_value(plan["order"].clone()).unwrap();
+    // Every VM of the inventory but the pinned one, each exactly once.
+    let inventory = convoy_model::read_inventory(&root().join("examples/inventory.toml")).unwrap();
+    let movers: HashSet<&str> =
+        inventory.vms.iter().filter(|v| !v.pinned).map(|v| v.name.as_str()).collect();
+    let listed: HashSet<&str> = order.iter().map(String::as_str).collect();
+    assert_eq!(listed.len(), order.len(), "duplicate VM in the order");
+    assert_eq!(listed, movers);
+    // The reported bandwidth is the order's, computed on edges between movers.
+    let pinned: HashSet<&str> =
+        inventory.vms.iter().filter(|v| v.pinned).map(|v| v.name.as_str()).collect();
+    let csv = std::fs::read_to_string(root().join("examples/cluster.csv")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kept: String = csv
+        .lines()
+        .filter(|l| !pinned.iter().any(|p| l.split(',').take(2).any(|f| f == *p)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let kept = write(dir.path(), "kept.csv", &kept);
+    assert_eq!(plan["bandwidth"].as_u64().unwrap(), bandwidth_from_csv(&kept, &order));
+    assert!(plan["lower_bound"].as_u64().unwrap() <= plan["bandwidth"].as_u64().unwrap());
+    assert_eq!(
+        plan["optimal"].as_bool().unwrap(),
+        plan["lower_bound"] == plan["bandwidth"]
+    );
+}
+
+#[test]
+fn plan_is_deterministic_and_o_writes_the_same_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let run = |extra: &[&str]| {
+        convoy()
+            .args(["plan", "../shared/data/apps/train_ticket.csv", "--format", "json"])
+            .args(["--effort", "2000000"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let a = run(&["-o", file.to_str().unwrap()]);
+    let b = run(&[]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout, "same seed and effort must give the same plan");
+    assert_eq!(std::fs::read(&file).unwrap(), a.stdout);
+    let plan = convoy_model::read_plan(&file).unwrap();
+    assert_eq!(plan.order.len(), 64);
+}
+
+#[test]
+fn plan_table_reads_matrix_market() {
+    convoy()
+        .args(["plan", "../shared/data/hb/can___24.mtx", "--effort", "2000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bandwidth"))
+        .stdout(predicate::str::contains("lower bound"))
+        .stdout(predicate::str::contains("order (first to move first)"));
+}
+
+/// Runs `convoy plan` on a bad file and checks: exit 2, one `error:` line naming
+/// the file and the line, no plan file left behind.
+fn refuses(name: &str, text: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = write(dir.path(), name, text);
+    let plan = dir.path().join("plan.json");
+    let out = convoy()
+        .arg("plan")
+        .arg(&graph)
+        .arg("-o")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let want = format!("error: {}{expected}\n", graph.display());
+    assert_eq!(stderr, want);
+    assert!(out.stdout.is_empty());
+    assert!(!plan.exists(), "a failed run must not write a plan");
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn bad_graphs_are_refused_with_file_and_line() {
+    refuses(
+        "cluster.csv",
+        "a,b,weight\nx,y,1\nx,z,x\n",
+        ":3: expected a,b,weight with a numeric weight, found \"x\"",
+    );
+    refuses("h.csv", "src,dst,bytes\nx,y,1\n", ":1: expected the header a,b,weight, found \"src,dst,bytes\"");
+    refuses("f.csv", "a,b,weight\nx,y\n", ":2: expected a,b,weight with a numeric weight, found 2 fields \"x,y\"");
+    refuses("s.csv", "a,b,weight\nx,x,4\n", ":2: self-loop on \"x\": an edge must join two different VMs");
+    refuses("n.csv", "a,b,weight\nx,y,-1\n", ":2: weight -1 is not a finite non-negative number");
+    refuses("e.csv", "", ":1: expected the header a,b,weight, found an empty file");
+    refuses(
+        "m.mtx",
+        "%%MatrixMarket matrix coordinate pattern symmetric\n3 3 1\n1 x\n",
+        ":3: expected a vertex number in 1..=3, found \"x\"",
+    );
+    refuses(
+        "k.mtx",
+        "%%MatrixMarket matrix array real general\n",
+        ":1: expected \"%%MatrixMarket matrix coordinate pattern|real|integer general|symmetric|skew-symmetric\", found \"%%MatrixMarket matrix array real general\"",
+    );
+    refuses("u.csv", "a,b,weight\nx,y,1\n\u{0}\u{ff}\u{fe}", ":3: expected a,b,weight with a numeric weight, found 1 field \"\\0ÿþ\"");
+}
+
+#[test]
+fn bad_inventories_and_arguments_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = write(dir.path(), "g.csv", "a,b,weight\nweb,db,1\n");
+    let inv = write(
+        dir.path(),
+        "inv.toml",
+        "[[sites]]\nname = \"dc\"\nkind = \"private\"\n[[nodes]]\nname = \"n1\"\nsite = \"dc\"\n[[vms]]\nname = \"web\"\nsite = \"dc\"\nnode = \"n1\"\nmemory_mib = \"x\"\n",
+    );
+    convoy()
+        .arg("plan")
+        .arg(&graph)
+        .arg("--inventory")
+        .arg(&inv)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::starts_with(format!("error: {}:11: invalid type", inv.display())));
+
+    let inv = write(
+        dir.path(),
+        "inv2.toml",
+        "[[sites]]\nname = \"dc\"\nkind = \"private\"\n[[nodes]]\nname = \"n1\"\nsite = \"dc\"\n[[vms]]\nname = \"web\"\nsite = \"dc\"\nnode = \"n1\"\nmemory_mib = 1024\n",
+    );
+    convoy()
+        .arg("plan")
+        .arg(&graph)
+        .arg("--inventory")
+        .arg(&inv)
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "error: {}: VM \"db\" is not in the inventory {}\n",
+            graph.display(),
+            inv.display()
+        ));
+
+    convoy()
+        .args(["plan", "does-not-exist.csv"])
+        .assert()
+        .code(1)
+        .stderr("error: does-not-exist.csv: No such file or directory (os error 2)\n");
+    convoy()
+        .args(["plan", "examples/cluster.csv", "--time-limit", "-3"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected a positive number of seconds"));
+}
+
+#[test]
+fn bench_prints_a_row_per_graph_and_totals() {
+    let out = convoy()
+        .args(["bench", "bandwidth", "../shared/data/hb/can___24.mtx", "../shared/data/hb/jgl009.mtx"])
+        .args(["--time-limit", "5", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["name"], "can___24");
+    assert_eq!(rows[0]["n"], 24);
+    for r in rows {
+        assert!(r["lower_bound"].as_u64() <= r["bandwidth"].as_u64());
+    }
+    assert_eq!(v["totals"]["graphs"], 2);
+}
