@@ -24,8 +24,11 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// Recomputes a plan's bandwidth from its order and the CSV graph.
 fn bandwidth_from_csv(csv: &Path, order: &[String]) -> u64 {
-    let pos: std::collections::HashMap<&str, usize> =
-        order.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let pos: std::collections::HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let text = std::fs::read_to_string(csv).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -41,13 +44,31 @@ fn bandwidth_from_csv(csv: &Path, order: &[String]) -> u64 {
 #[test]
 fn plan_json_is_the_plan_object_and_is_consistent() {
     let out = convoy()
-        .args(["plan", "examples/cluster.csv", "--inventory", "examples/inventory.toml"])
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
         .args(["--format", "json", "--effort", "3000000", "--seed", "7"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in ["objective", "order", "bandwidth", "lower_bound", "optimal", "solver", "seed", "convoy_version"] {
+    for key in [
+        "objective",
+        "order",
+        "bandwidth",
+        "lower_bound",
+        "optimal",
+        "solver",
+        "seed",
+        "convoy_version",
+    ] {
         assert!(plan.get(key).is_some(), "plan lacks {key}: {plan}");
     }
     assert_eq!(plan["objective"], "bandwidth");
@@ -55,14 +76,22 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
     let order: Vec<String> = serde_json::from_value(plan["order"].clone()).unwrap();
     // Every VM of the inventory but the pinned one, each exactly once.
     let inventory = convoy_model::read_inventory(&root().join("examples/inventory.toml")).unwrap();
-    let movers: HashSet<&str> =
-        inventory.vms.iter().filter(|v| !v.pinned).map(|v| v.name.as_str()).collect();
+    let movers: HashSet<&str> = inventory
+        .vms
+        .iter()
+        .filter(|v| !v.pinned)
+        .map(|v| v.name.as_str())
+        .collect();
     let listed: HashSet<&str> = order.iter().map(String::as_str).collect();
     assert_eq!(listed.len(), order.len(), "duplicate VM in the order");
     assert_eq!(listed, movers);
     // The reported bandwidth is the order's, computed on edges between movers.
-    let pinned: HashSet<&str> =
-        inventory.vms.iter().filter(|v| v.pinned).map(|v| v.name.as_str()).collect();
+    let pinned: HashSet<&str> = inventory
+        .vms
+        .iter()
+        .filter(|v| v.pinned)
+        .map(|v| v.name.as_str())
+        .collect();
     let csv = std::fs::read_to_string(root().join("examples/cluster.csv")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kept: String = csv
@@ -71,7 +100,10 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
         .map(|l| format!("{l}\n"))
         .collect();
     let kept = write(dir.path(), "kept.csv", &kept);
-    assert_eq!(plan["bandwidth"].as_u64().unwrap(), bandwidth_from_csv(&kept, &order));
+    assert_eq!(
+        plan["bandwidth"].as_u64().unwrap(),
+        bandwidth_from_csv(&kept, &order)
+    );
     assert!(plan["lower_bound"].as_u64().unwrap() <= plan["bandwidth"].as_u64().unwrap());
     assert_eq!(
         plan["optimal"].as_bool().unwrap(),
@@ -85,7 +117,12 @@ fn plan_is_deterministic_and_o_writes_the_same_json() {
     let file = dir.path().join("plan.json");
     let run = |extra: &[&str]| {
         convoy()
-            .args(["plan", "../shared/data/apps/train_ticket.csv", "--format", "json"])
+            .args([
+                "plan",
+                "../shared/data/apps/train_ticket.csv",
+                "--format",
+                "json",
+            ])
             .args(["--effort", "2000000"])
             .args(extra)
             .output()
@@ -94,7 +131,10 @@ fn plan_is_deterministic_and_o_writes_the_same_json() {
     let a = run(&["-o", file.to_str().unwrap()]);
     let b = run(&[]);
     assert!(a.status.success());
-    assert_eq!(a.stdout, b.stdout, "same seed and effort must give the same plan");
+    assert_eq!(
+        a.stdout, b.stdout,
+        "same seed and effort must give the same plan"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), a.stdout);
     let plan = convoy_model::read_plan(&file).unwrap();
     assert_eq!(plan.order.len(), 64);
@@ -103,7 +143,12 @@ fn plan_is_deterministic_and_o_writes_the_same_json() {
 #[test]
 fn plan_table_reads_matrix_market() {
     convoy()
-        .args(["plan", "../shared/data/hb/can___24.mtx", "--effort", "2000000"])
+        .args([
+            "plan",
+            "../shared/data/hb/can___24.mtx",
+            "--effort",
+            "2000000",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("bandwidth"))
@@ -124,7 +169,12 @@ fn refuses(name: &str, text: &str, expected: &str) {
         .arg(&plan)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
     let want = format!("error: {}{expected}\n", graph.display());
     assert_eq!(stderr, want);
@@ -140,11 +190,31 @@ fn bad_graphs_are_refused_with_file_and_line() {
         "a,b,weight\nx,y,1\nx,z,x\n",
         ":3: expected a,b,weight with a numeric weight, found \"x\"",
     );
-    refuses("h.csv", "src,dst,bytes\nx,y,1\n", ":1: expected the header a,b,weight, found \"src,dst,bytes\"");
-    refuses("f.csv", "a,b,weight\nx,y\n", ":2: expected a,b,weight with a numeric weight, found 2 fields \"x,y\"");
-    refuses("s.csv", "a,b,weight\nx,x,4\n", ":2: self-loop on \"x\": an edge must join two different VMs");
-    refuses("n.csv", "a,b,weight\nx,y,-1\n", ":2: weight -1 is not a finite non-negative number");
-    refuses("e.csv", "", ":1: expected the header a,b,weight, found an empty file");
+    refuses(
+        "h.csv",
+        "src,dst,bytes\nx,y,1\n",
+        ":1: expected the header a,b,weight, found \"src,dst,bytes\"",
+    );
+    refuses(
+        "f.csv",
+        "a,b,weight\nx,y\n",
+        ":2: expected a,b,weight with a numeric weight, found 2 fields \"x,y\"",
+    );
+    refuses(
+        "s.csv",
+        "a,b,weight\nx,x,4\n",
+        ":2: self-loop on \"x\": an edge must join two different VMs",
+    );
+    refuses(
+        "n.csv",
+        "a,b,weight\nx,y,-1\n",
+        ":2: weight -1 is not a finite non-negative number",
+    );
+    refuses(
+        "e.csv",
+        "",
+        ":1: expected the header a,b,weight, found an empty file",
+    );
     refuses(
         "m.mtx",
         "%%MatrixMarket matrix coordinate pattern symmetric\n3 3 1\n1 x\n",
@@ -155,7 +225,11 @@ fn bad_graphs_are_refused_with_file_and_line() {
         "%%MatrixMarket matrix array real general\n",
         ":1: expected \"%%MatrixMarket matrix coordinate pattern|real|integer general|symmetric|skew-symmetric\", found \"%%MatrixMarket matrix array real general\"",
     );
-    refuses("u.csv", "a,b,weight\nx,y,1\n\u{0}\u{ff}\u{fe}", ":3: expected a,b,weight with a numeric weight, found 1 field \"\\0ÿþ\"");
+    refuses(
+        "u.csv",
+        "a,b,weight\nx,y,1\n\u{0}\u{ff}\u{fe}",
+        ":3: expected a,b,weight with a numeric weight, found 1 field \"\\0ÿþ\"",
+    );
 }
 
 #[test]
@@ -174,7 +248,10 @@ fn bad_inventories_and_arguments_exit_2() {
         .arg(&inv)
         .assert()
         .code(2)
-        .stderr(predicate::str::starts_with(format!("error: {}:11: invalid type", inv.display())));
+        .stderr(predicate::str::starts_with(format!(
+            "error: {}:11: invalid type",
+            inv.display()
+        )));
 
     let inv = write(
         dir.path(),
@@ -197,19 +274,26 @@ fn bad_inventories_and_arguments_exit_2() {
     convoy()
         .args(["plan", "does-not-exist.csv"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr("error: does-not-exist.csv: No such file or directory (os error 2)\n");
     convoy()
         .args(["plan", "examples/cluster.csv", "--time-limit", "-3"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("expected a positive number of seconds"));
+        .stderr(predicate::str::contains(
+            "expected a positive number of seconds",
+        ));
 }
 
 #[test]
 fn bench_prints_a_row_per_graph_and_totals() {
     let out = convoy()
-        .args(["bench", "bandwidth", "../shared/data/hb/can___24.mtx", "../shared/data/hb/jgl009.mtx"])
+        .args([
+            "bench",
+            "bandwidth",
+            "../shared/data/hb/can___24.mtx",
+            "../shared/data/hb/jgl009.mtx",
+        ])
         .args(["--time-limit", "5", "--format", "json"])
         .output()
         .unwrap();
