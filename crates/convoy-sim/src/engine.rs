@@ -131,8 +131,9 @@ enum Step {
 ///   `migration/ram.c`): the disk first, in bulk (`drive-mirror`; writes to
 ///   it during the copy are not modelled), then pre-copy rounds of memory
 ///   while the guest runs: the first round sends all memory, each next one
-///   the bytes dirtied during the previous one (dirty rate × (1 − throttle) ×
-///   round duration, at most the memory size). After each round, if the
+///   the distinct bytes dirtied during the previous one (dirty rate × (1 −
+///   throttle) × round duration of writes, spread over the writable working
+///   set: see [`crate::MigrationSettings::working_set_fraction`]). After each round, if the
 ///   remaining dirty bytes fit in `downtime_limit_s` at the rate measured over
 ///   the last interval, the guest pauses and they are sent (stop-and-copy),
 ///   then one RTT hands the VM over: that pause is the downtime, and at its
@@ -143,6 +144,8 @@ enum Step {
 ///   `throttle_increment` up to `throttle_max`. After `max_rounds` rounds
 ///   without fitting, the move is forced through or aborted
 ///   ([`NonConvergence`]) and the report says so.
+///   With [`crate::MigrationSettings::reserved_share`] > 0 the moves together
+///   get at least that share of the link (up to their caps).
 /// * **Schedule**: waves in sequence; within a wave, moves start in order with
 ///   at most `concurrency` running; a slot frees when a move ends.
 ///
@@ -316,6 +319,16 @@ impl<'a> Sim<'a> {
     }
 }
 
+/// Distinct bytes dirtied by `written` bytes of writes falling uniformly at
+/// random on a working set of `ws` bytes: `ws (1 − e^(−written/ws))`.
+fn distinct_dirty(written: f64, ws: f64) -> f64 {
+    if written <= 0.0 || ws <= 0.0 {
+        return 0.0;
+    }
+    // -expm1 keeps the small-write end exact: ≈ written when written ≪ ws.
+    -ws * (-written / ws).exp_m1()
+}
+
 /// Moves `mig` past a transfer or handshake that has ended at `t`.
 fn step(mig: &mut Mig, t: f64, config: &SimConfig) -> Step {
     let m = &config.migration;
@@ -342,9 +355,8 @@ fn step(mig: &mut Mig, t: f64, config: &SimConfig) -> Step {
             mig.received += mig.size;
             mig.memory_bytes += mig.size;
             let elapsed = t - mig.round_start;
-            let dirtied =
-                (mig.dirty_bytes_per_s * (1.0 - mig.throttle) * mig.round_factor * elapsed)
-                    .min(mig.mem_bytes);
+            let written = mig.dirty_bytes_per_s * (1.0 - mig.throttle) * mig.round_factor * elapsed;
+            let dirtied = distinct_dirty(written, m.working_set_fraction * mig.mem_bytes);
             // Auto-converge, as QEMU's migration_trigger_throttle: evaluated
             // at a bitmap sync once at least a second has passed.
             mig.period_sent += mig.size;
@@ -512,7 +524,16 @@ impl<'a> Sim<'a> {
                 }
             }
             let mut rates = std::mem::take(&mut self.rates);
-            let app = allocate(capacity, &self.demands, &self.elastic, &mut rates);
+            let mut app = allocate(capacity, &self.demands, &self.elastic, &mut rates);
+            let reserved = capacity * m.reserved_share;
+            if reserved > 0.0 && rates.iter().sum::<f64>() < reserved {
+                // The QoS class: the moves share the reserve among themselves
+                // (up to their caps), the conversations share the rest.
+                allocate(reserved, &Demands::default(), &self.elastic, &mut rates);
+                let used: f64 = rates.iter().sum();
+                let mut none = Vec::new();
+                app = allocate(capacity - used, &self.demands, &[], &mut none);
+            }
             let mut k = 0;
             let mut mig_rate = 0.0;
             for mig in &mut self.active {
@@ -638,6 +659,29 @@ impl<'a> Sim<'a> {
             stretched_at_end: self.n_stretched,
             vms,
             load: self.load,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_dirty;
+
+    #[test]
+    fn distinct_dirty_bytes_saturate_at_the_working_set() {
+        assert_eq!(distinct_dirty(0.0, 100.0), 0.0);
+        assert_eq!(distinct_dirty(5.0, 0.0), 0.0);
+        // Small writes barely overlap.
+        assert!((distinct_dirty(1e-3, 1e9) - 1e-3).abs() < 1e-15);
+        // Writing the working set's size once leaves 1 − 1/e of it dirty.
+        let d = distinct_dirty(100.0, 100.0);
+        assert!((d - 100.0 * (1.0 - (-1.0f64).exp())).abs() < 1e-12);
+        // Never more than the working set, and more writes never fewer dirty bytes.
+        let mut last = 0.0;
+        for k in 1..200 {
+            let d = distinct_dirty(k as f64 * 7.0, 100.0);
+            assert!(d <= 100.0 && d >= last);
+            last = d;
         }
     }
 }

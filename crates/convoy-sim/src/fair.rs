@@ -13,10 +13,17 @@
 //! recomputes it at every event.
 
 /// The stretched conversations' demands, sorted, with prefix sums.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Demands {
     sorted: Vec<f64>,
+    /// `prefix[k]` = sum of the k smallest demands (`prefix[0]` = 0).
     prefix: Vec<f64>,
+}
+
+impl Default for Demands {
+    fn default() -> Self {
+        Demands::new(Vec::new())
+    }
 }
 
 impl Demands {
@@ -35,7 +42,7 @@ impl Demands {
 
     /// Sum of all demands.
     pub(crate) fn total(&self) -> f64 {
-        *self.prefix.last().unwrap_or(&0.0)
+        self.prefix[self.sorted.len()]
     }
 
     /// Σ min(dᵢ, λ).
@@ -153,6 +160,21 @@ mod tests {
         // migration share the rest: 10 + 3λ = 100 → λ = 30.
         assert!((rates[0] - 30.0).abs() < 1e-12);
         assert!((carried - 70.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn nothing_to_share() {
+        let e = Elastic {
+            weight: 1.0,
+            cap: f64::INFINITY,
+        };
+        let (rates, carried) = check(100.0, &[], &[e]);
+        assert_eq!((rates, carried), (vec![100.0], 0.0));
+        let (rates, carried) = check(100.0, &[30.0], &[]);
+        assert_eq!((rates, carried), (vec![], 30.0));
+        let app = Demands::new(vec![5.0, 7.0]);
+        let mut rates = Vec::new();
+        assert_eq!(allocate(0.0, &app, &[], &mut rates), 0.0);
     }
 
     #[test]

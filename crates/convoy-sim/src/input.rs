@@ -132,19 +132,26 @@ impl fmt::Display for Wan {
             f,
             "{}bit/s,{}ms",
             format_si(self.capacity_bps),
-            self.rtt_s * 1000.0
+            tidy(self.rtt_s * 1000.0)
         )?;
         if self.loss > 0.0 {
-            write!(f, ",{}%", self.loss * 100.0)?;
+            write!(f, ",{}%", tidy(self.loss * 100.0))?;
         }
         Ok(())
     }
 }
 
+/// Rounds away the binary residue of a unit conversion (0.01 % is stored as
+/// 0.0001, which times 100 prints as 0.009999…).
+fn tidy(v: f64) -> f64 {
+    let scale = 1e9;
+    (v * scale).round() / scale
+}
+
 fn format_si(v: f64) -> String {
     for (factor, prefix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] {
-        if v >= factor && (v / factor).fract() == 0.0 {
-            return format!("{}{}", v / factor, prefix);
+        if v >= factor {
+            return format!("{}{}", tidy(v / factor), prefix);
         }
     }
     format!("{v}")
@@ -289,6 +296,12 @@ pub struct MigrationSettings {
     pub on_non_convergence: NonConvergence,
     /// Dirty rate of a VM whose inventory gives none, MiB/s.
     pub default_dirty_mib_per_s: f64,
+    /// The guest's writable working set, fraction of its memory in (0, 1]:
+    /// the pages its writes land on. Writes fall uniformly at random on it,
+    /// so after writing x bytes the distinct dirty bytes are
+    /// `W (1 − e^(−x/W))` (W = fraction × memory): about x while x ≪ W, never
+    /// more than W. 1 (the default) spreads writes over all memory.
+    pub working_set_fraction: f64,
     /// Coefficient of variation of the dirty rate from one pre-copy round to
     /// the next (log-normal, mean 1; drawn from the run's seed). 0 keeps the
     /// dirty rate constant and the run independent of the seed.
@@ -298,6 +311,12 @@ pub struct MigrationSettings {
     /// against the migrations' direction, which is conservative when the
     /// graph's weights carry no direction.
     pub app_share_forward: f64,
+    /// Fraction of the WAN capacity guaranteed to the running migrations
+    /// together, in [0, 1] (a QoS class for migration traffic). 0, the
+    /// default, leaves them to plain max-min fairness with the conversations:
+    /// when stretched traffic alone saturates the link, a migration's TCP
+    /// streams get one fair share each and the moves crawl.
+    pub reserved_share: f64,
 }
 
 impl Default for MigrationSettings {
@@ -314,8 +333,10 @@ impl Default for MigrationSettings {
             max_rounds: 30,
             on_non_convergence: NonConvergence::ForceSwitchover,
             default_dirty_mib_per_s: DEFAULT_DIRTY_MIB_PER_S,
+            working_set_fraction: 1.0,
             dirty_jitter: 0.0,
             app_share_forward: 1.0,
+            reserved_share: 0.0,
         }
     }
 }
@@ -358,6 +379,8 @@ impl MigrationSettings {
             true,
         )?;
         frac("app_share_forward", self.app_share_forward, false)?;
+        frac("reserved_share", self.reserved_share, false)?;
+        frac("working_set_fraction", self.working_set_fraction, true)?;
         if !(1..=10_000).contains(&self.max_rounds) {
             return Err(SimError::input(format!(
                 "max_rounds must be in 1..=10000, found {}",
@@ -703,10 +726,9 @@ mod tests {
         assert!("1Gbyte/s,40ms".parse::<Wan>().is_err());
         assert!("0Gbit/s,40ms".parse::<Wan>().is_err());
         assert!("1Gbit/s,40ms,100%".parse::<Wan>().is_err());
-        assert_eq!(
-            "1Gbit/s,40ms".parse::<Wan>().unwrap().to_string(),
-            "1Gbit/s,40ms"
-        );
+        for s in ["1Gbit/s,40ms", "100Mbit/s,150ms,0.01%", "2.5Gbit/s,0.5ms"] {
+            assert_eq!(s.parse::<Wan>().unwrap().to_string(), s);
+        }
     }
 
     #[test]
