@@ -743,6 +743,75 @@ mod tests {
     }
 
     #[test]
+    fn scenario_from_inventory_and_graph() {
+        let inv = convoy_model::parse_inventory_toml(
+            r#"
+[[sites]]
+name = "dc"
+kind = "private"
+[[sites]]
+name = "aws"
+kind = "cloud"
+[[nodes]]
+name = "n1"
+site = "dc"
+[[nodes]]
+name = "c1"
+site = "aws"
+[[vms]]
+name = "web"
+site = "dc"
+node = "n1"
+memory_mib = 4096
+disk_gib = 20
+dirty_mib_per_s = 12.5
+[[vms]]
+name = "db"
+site = "aws"
+node = "c1"
+memory_mib = 8192
+[[vms]]
+name = "ldap"
+site = "dc"
+node = "n1"
+memory_mib = 1024
+pinned = true
+"#,
+            std::path::Path::new("i.toml"),
+        )
+        .unwrap();
+        let mut b = convoy_model::GraphBuilder::new();
+        b.add_edge("web", "db", 1e6).unwrap();
+        b.add_edge("web", "saas", 2e5).unwrap();
+        b.add_edge("ldap", "dns", 10.0).unwrap();
+        let g = b.build();
+        let peers = ExternalPeers {
+            default: Side::Source,
+            pinned: [("saas".to_string(), Side::Destination)].into(),
+        };
+        let rates = [(("db".to_string(), "web".to_string()), 300.0)].into();
+        let sc = Scenario::from_inventory(&inv, &g, &peers, &rates);
+        assert_eq!(sc.vms.len(), 3);
+        assert_eq!(sc.vms[0].start, Side::Source);
+        assert_eq!(sc.vms[0].dirty_mib_per_s, Some(12.5));
+        assert_eq!(sc.vms[1].start, Side::Destination);
+        assert!(sc.vms[2].pinned);
+        assert_eq!(sc.vm_index("db"), Some(1));
+        let find = |a: Endpoint, b: Endpoint| {
+            sc.conversations
+                .iter()
+                .find(|c| (c.a, c.b) == (a, b) || (c.a, c.b) == (b, a))
+                .unwrap()
+        };
+        let c = find(Endpoint::Vm(0), Endpoint::Vm(1));
+        assert_eq!((c.bytes_per_s, c.requests_per_s), (1e6, Some(300.0)));
+        let c = find(Endpoint::Vm(0), Endpoint::Fixed(Side::Destination));
+        assert_eq!((c.bytes_per_s, c.requests_per_s), (2e5, None));
+        find(Endpoint::Vm(2), Endpoint::Fixed(Side::Source));
+        assert!(sc.validate().is_ok());
+    }
+
+    #[test]
     fn schedule_validation() {
         let vm = |name: &str, pinned, start| SimVm {
             name: name.into(),
