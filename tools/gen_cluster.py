@@ -13,7 +13,7 @@ deterministically from a seed, into:
 
 Traffic model (all draws from Python's `random.Random(seed)`, stable across versions):
   * each application gets a load level ~ lognormal(0, 1) (some apps are busy, most are quiet);
-  * each caller->callee edge gets rate = 200 kB/s x app level x lognormal(0, 1.2),
+  * each caller->callee edge gets rate = 40 kB/s x app level x lognormal(0, 1.2),
     x4 when the callee is a database, cache or queue (data-heavy);
   * a stateless service (not a database, cache, queue or gateway) is replicated
     `--replicas` times with probability `--replicate-prob` (0.5); callers spread their traffic evenly
@@ -21,9 +21,9 @@ Traffic model (all draws from Python's `random.Random(seed)`, stable across vers
   * infrastructure: every VM talks to one of two DNS servers (~2 kB/s) and to
     monitoring (Prometheus scrape, ~20 kB/s); service VMs authenticate against
     LDAP (~5 kB/s); every stateful VM streams backups to the backup server
-    (~500 kB/s average); Prometheus feeds Grafana. The backup server is pinned:
+    (~100 kB/s average); Prometheus feeds Grafana. The backup server is pinned:
     it stays on premises.
-VM sizes by role: databases 16-64 GiB memory, 100-500 GiB disk, 40 MiB/s dirty;
+VM sizes by role: databases 16-64 GiB memory, 50-200 GiB disk, 40 MiB/s dirty;
 caches 4-16 GiB, 10 GiB disk, 120 MiB/s; queues 4-8 GiB, 20 GiB, 30 MiB/s;
 services 2-8 GiB, 20 GiB, 8 MiB/s.
 
@@ -103,7 +103,7 @@ def main():
             for n in names:
                 add_vm(n, r, prefix)
         for a, b in calls:
-            rate = 200e3 * level * rng.lognormvariate(0, 1.2)
+            rate = 40e3 * level * rng.lognormvariate(0, 1.2)
             if role(b) in ("db", "cache", "queue"):
                 rate *= 4
             # Each caller replica spreads its calls over the callee replicas.
@@ -124,7 +124,7 @@ def main():
         if vms[v]["role"] in ("service", "gateway"):
             add_edge(v, rng.choice(["ldap-1", "ldap-2"]), 5e3 * rng.lognormvariate(0, 0.5))
         if vms[v]["role"] in ("db", "queue"):
-            add_edge(v, "backup", 500e3 * rng.lognormvariate(0, 0.8))
+            add_edge(v, "backup", 100e3 * rng.lognormvariate(0, 0.8))
     add_edge("prometheus", "grafana", 50e3)
     add_edge("logstash", "backup", 300e3)
     add_edge("dns-1", "dns-2", 1e3)
@@ -139,7 +139,7 @@ def main():
         for (a, b), w in sorted(edges.items()):
             f.write(f"{a},{b},{w:.0f}\n")
 
-    sizes = {"db": ([16384, 32768, 65536], (100, 500), 40.0),
+    sizes = {"db": ([16384, 32768, 65536], (50, 200), 40.0),
              "cache": ([4096, 8192, 16384], (10, 10), 120.0),
              "queue": ([4096, 8192], (20, 20), 30.0),
              "service": ([2048, 4096, 8192], (20, 20), 8.0),

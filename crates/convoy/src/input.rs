@@ -3,12 +3,47 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use convoy_model::{read_graph, read_inventory, Graph, GraphBuilder};
+use convoy_model::{read_graph, read_inventory, Graph, GraphBuilder, Inventory};
 
 /// Input that is well-formed but inconsistent: it exits with code 2 like a parse error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
+
+/// Reads the graph and the inventory of a simulation and builds its scenario:
+/// every graph vertex must be an inventory VM.
+pub fn load_scenario(
+    graph_path: &Path,
+    inventory_path: &Path,
+) -> anyhow::Result<convoy_sim::Scenario> {
+    let graph = read_graph(graph_path)?;
+    let inventory = read_inventory(inventory_path)?;
+    check_names(&graph, graph_path, &inventory, inventory_path)?;
+    Ok(convoy_sim::Scenario::from_inventory(
+        &inventory,
+        &graph,
+        &convoy_sim::ExternalPeers::default(),
+        &Default::default(),
+    ))
+}
+
+fn check_names(
+    graph: &Graph,
+    graph_path: &Path,
+    inventory: &Inventory,
+    inventory_path: &Path,
+) -> anyhow::Result<()> {
+    let known: HashSet<&str> = inventory.vms.iter().map(|v| v.name.as_str()).collect();
+    if let Some(unknown) = graph.names().iter().find(|n| !known.contains(n.as_str())) {
+        return Err(InputError(format!(
+            "{}: VM {unknown:?} is not in the inventory {}",
+            graph_path.display(),
+            inventory_path.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
 
 /// The graph of the VMs to plan.
 pub struct Cluster {
@@ -25,15 +60,7 @@ pub fn load_cluster(graph_path: &Path, inventory_path: Option<&Path>) -> anyhow:
         return Ok(Cluster { graph });
     };
     let inventory = read_inventory(inventory_path)?;
-    let known: HashSet<&str> = inventory.vms.iter().map(|v| v.name.as_str()).collect();
-    if let Some(unknown) = graph.names().iter().find(|n| !known.contains(n.as_str())) {
-        return Err(InputError(format!(
-            "{}: VM {unknown:?} is not in the inventory {}",
-            graph_path.display(),
-            inventory_path.display()
-        ))
-        .into());
-    }
+    check_names(&graph, graph_path, &inventory, inventory_path)?;
     let pinned: HashSet<&str> = inventory
         .vms
         .iter()

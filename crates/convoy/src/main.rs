@@ -8,6 +8,7 @@ mod cmd;
 mod input;
 mod output;
 mod progress;
+mod svg;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Compute a migration order from a communication graph.
     Plan(cmd::plan::PlanArgs),
+    /// Predict what a plan will cost on a modelled WAN.
+    Simulate(cmd::simulate::SimulateArgs),
     /// Run the planner over benchmark graphs and print a row per graph.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
         Command::Bench(command) => cmd::bench::run(command),
     };
     match result {

@@ -58,3 +58,40 @@ impl Control for Search {
         ));
     }
 }
+
+/// A bar over a simulated migration: moves done out of moves planned, and the simulated clock.
+pub struct SimBar {
+    bar: ProgressBar,
+}
+
+impl SimBar {
+    /// A bar for `moves` moves, drawn on stderr when `show`.
+    pub fn new(moves: usize, show: bool) -> Self {
+        let bar = if show {
+            ProgressBar::with_draw_target(Some(moves as u64), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("simulating {bar:40.cyan/blue} {pos}/{len} moves  {msg}")
+                .expect("static template")
+                .progress_chars("=> "),
+        );
+        SimBar { bar }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl convoy_sim::Progress for SimBar {
+    fn update(&mut self, info: &convoy_sim::ProgressInfo) {
+        self.bar.set_position(info.vms_done as u64);
+        self.bar.set_message(format!(
+            "t = {:.0} s simulated, {} running",
+            info.sim_time_s, info.running
+        ));
+    }
+}

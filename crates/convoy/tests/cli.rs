@@ -277,7 +277,7 @@ fn bad_inventories_and_arguments_exit_2() {
         .code(2)
         .stderr("error: does-not-exist.csv: No such file or directory (os error 2)\n");
     convoy()
-        .args(["plan", "examples/cluster.csv", "--time-limit", "-3"])
+        .args(["plan", "examples/cluster.csv", "--time-limit=-3"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
@@ -307,4 +307,93 @@ fn bench_prints_a_row_per_graph_and_totals() {
         assert!(r["lower_bound"].as_u64() <= r["bandwidth"].as_u64());
     }
     assert_eq!(v["totals"]["graphs"], 2);
+}
+
+#[test]
+fn simulate_prints_metrics_and_draws_a_parsable_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    let svg = dir.path().join("report.svg");
+    convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+            "-q",
+        ])
+        .args(["--effort", "1000000", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    let run = || {
+        convoy()
+            .arg("simulate")
+            .arg(&plan)
+            .args([
+                "--inventory",
+                "examples/inventory.toml",
+                "--graph",
+                "examples/cluster.csv",
+            ])
+            .args(["--wan", "1Gbit/s,40ms", "--format", "json", "--svg"])
+            .arg(&svg)
+            .output()
+            .unwrap()
+    };
+    let a = run();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = run();
+    assert_eq!(
+        a.stdout, b.stdout,
+        "same inputs and seed must give byte-identical JSON"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    let moved = report["moved"].as_u64().unwrap();
+    let plan_len = convoy_model::read_plan(&plan).unwrap().order.len() as u64;
+    assert_eq!(moved, plan_len);
+    // No run beats the link: migration bytes / link rate.
+    let bytes = report["wan_migration_bytes"].as_f64().unwrap();
+    assert!(report["completion_s"].as_f64().unwrap() >= bytes * 8.0 / 1e9);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("the SVG report is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    assert!(text.contains("WAN load over time"));
+}
+
+#[test]
+fn simulate_refuses_a_plan_naming_unknown_vms() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(
+        dir.path(),
+        "plan.json",
+        r#"{"objective":"bandwidth","order":["nope"],"bandwidth":0,"lower_bound":0,"optimal":true,"solver":"x","seed":0,"effort":0,"convoy_version":"0"}"#,
+    );
+    convoy()
+        .arg("simulate")
+        .arg(&plan)
+        .args([
+            "--inventory",
+            "examples/inventory.toml",
+            "--graph",
+            "examples/cluster.csv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "\"nope\", which is not in the inventory",
+        ));
+    convoy()
+        .arg("simulate")
+        .arg(&plan)
+        .args([
+            "--inventory",
+            "examples/inventory.toml",
+            "--graph",
+            "examples/cluster.csv",
+        ])
+        .args(["--wan", "fast"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("expected RATE,RTT"));
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod plan;
+pub mod simulate;
 
 /// How a command prints its result on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
