@@ -11,7 +11,10 @@
 
 #![warn(missing_docs)]
 
+pub mod arrangement;
 pub mod bandwidth;
+pub mod cutwidth;
+pub mod stretch;
 mod budget;
 
 pub use budget::{Budget, Control, NoControl, Progress, StopReason};

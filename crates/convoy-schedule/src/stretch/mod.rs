@@ -1,0 +1,188 @@
+//! Traffic-weighted stretch: Σ over edges of w(u,v)·|t(u) − t(v)|, the
+//! application bytes that cross the WAN while the fleet is split (a weighted
+//! minimum linear arrangement when `t` is the position).
+//!
+//! See [`crate::arrangement`] for the time model and pinned endpoints: edges to
+//! cloud peers cost `w·t(v)`, edges to staying VMs are a permanent cut reported
+//! beside the result and left out of the sum.
+//!
+//! [`solve`] combines:
+//!
+//! 1. the exact subset dynamic programme when at most [`SMALL`] VMs move;
+//! 2. otherwise, per connected component, the same programme for small
+//!    components and a multilevel heuristic for the others (heavy-edge
+//!    coarsening, spectral or exact order of the coarsest graph, insertion
+//!    local search at every level: Safro, Ron & Brandt 2006; Petit 2003);
+//! 3. components laid end to end by Smith's rule on (total duration, cloud
+//!    weight): with no cloud peers any order of whole components is optimal
+//!    for the sum, and with them it is the best sequence of blocks; a last
+//!    local search over the whole order may then interleave them;
+//! 4. lower bounds ([`lower_bound`]), raised to the exact value of every
+//!    component solved exactly (the stretch of the whole is at least the sum
+//!    of its components' optima).
+
+mod bounds;
+mod search;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::arrangement::{self, Arr, ArrangementError, Combine, Options, Problem, Solution};
+use crate::budget::{Budget, Control, Progress};
+
+/// Movers up to which [`solve`] runs the exact programme on the whole problem.
+pub const SMALL: usize = 20;
+
+/// Coarsest size of the multilevel scheme (solved exactly).
+const COARSEST: usize = 12;
+
+/// The stretch of `order` (graph vertices: every mover exactly once).
+pub fn stretch_of(problem: &Problem, order: &[usize]) -> Result<f64, ArrangementError> {
+    Ok(problem.arr.stretch(&problem.to_local(order)?))
+}
+
+/// A lower bound on the stretch of every order: star (degree) bound plus
+/// Smith's bound on the cloud edges; see the module `bounds`.
+pub fn lower_bound(problem: &Problem) -> f64 {
+    bounds::lower_bound(&problem.arr)
+}
+
+/// The optimal order by dynamic programming over subsets, or `None` when more
+/// than [`arrangement::EXACT_MAX`] VMs move or the budget runs out.
+pub fn exact(problem: &Problem, budget: &mut Budget<'_>) -> Option<(Vec<usize>, f64)> {
+    let order = arrangement::subset_dp(&problem.arr, Combine::Sum, budget)?;
+    let value = problem.arr.stretch(&order);
+    Some((problem.to_graph(&order), value))
+}
+
+/// The multilevel heuristic plus local search on a connected problem (local indices).
+pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
+    arrangement::multilevel(
+        arr,
+        COARSEST,
+        rng,
+        budget,
+        &mut |coarse, rng, budget| {
+            arrangement::subset_dp(coarse, Combine::Sum, budget)
+                .unwrap_or_else(|| arrangement::spectral_order(coarse, false, 300, rng, budget))
+        },
+        &mut |arr, order, rng, budget| search::improve(arr, order, rng, budget),
+    )
+}
+
+/// One component's result.
+struct Part {
+    vertices: Vec<usize>,
+    order: Vec<usize>,
+    lower: f64,
+    solver: &'static str,
+}
+
+/// Finds a low-stretch migration order, proving optimality when it can.
+pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Solution {
+    let arr = &problem.arr;
+    let m = arr.n();
+    let mut budget = Budget::new(options.effort, control);
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let finish = |order: Vec<usize>, lower: f64, solver: &str, budget: &Budget<'_>| {
+        let value = arr.stretch(&order);
+        // Rounding must not make a bound exceed a value that was found.
+        let lower_bound = lower.min(value);
+        let proven = value <= lower_bound + 1e-9 * lower_bound.abs().max(1.0);
+        control.progress(&Progress {
+            upper: value.round() as u64,
+            lower: lower_bound.round() as u64,
+            phase: "done".into(),
+        });
+        Solution {
+            order: problem.to_graph(&order),
+            value,
+            lower_bound,
+            permanent_cut: problem.permanent_cut(),
+            solver: solver.to_string(),
+            stopped: if proven { None } else { budget.stopped() },
+        }
+    };
+
+    if m <= SMALL {
+        let mut child = budget.child(budget.remaining());
+        let found = arrangement::subset_dp(arr, Combine::Sum, &mut child);
+        budget.absorb(child);
+        if let Some(order) = found {
+            let value = arr.stretch(&order);
+            return finish(order, value, "exact-dp", &budget);
+        }
+    }
+
+    let mut comps = arr.components();
+    // Small components first: they are solved exactly and cheaply.
+    comps.sort_by_key(|c| (c.len(), c[0]));
+    let mut pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
+    let has_cloud = arr.cloud.iter().any(|&c| c > 0.0);
+    // Keep a fifth of the effort for interleaving components around cloud edges.
+    let reserve = if has_cloud && comps.len() > 1 {
+        budget.remaining() / 5
+    } else {
+        0
+    };
+    let mut parts = Vec::with_capacity(comps.len());
+    for comp in comps {
+        let sub = arr.induced(&comp);
+        let share = ((budget.remaining().saturating_sub(reserve)) as u128 * comp.len() as u128
+            / pending.max(1) as u128) as u64;
+        pending -= comp.len() as u64;
+        let mut child = budget.child(share.max(1));
+        let exact = if sub.n() <= arrangement::EXACT_MAX {
+            arrangement::subset_dp(&sub, Combine::Sum, &mut child)
+        } else {
+            None
+        };
+        let part = match exact {
+            Some(order) => Part {
+                lower: sub.stretch(&order),
+                order,
+                vertices: comp,
+                solver: "exact-dp",
+            },
+            None => {
+                let order = heuristic(&sub, &mut rng, &mut child);
+                Part {
+                    lower: bounds::lower_bound(&sub),
+                    order,
+                    vertices: comp,
+                    solver: "multilevel+local-search",
+                }
+            }
+        };
+        budget.absorb(child);
+        parts.push(part);
+    }
+
+    // Smith's rule on blocks: a block of total duration p and cloud weight W
+    // delays every later block's cloud edges by p; sort by p/W ascending.
+    let key = |p: &Part| {
+        let dur: f64 = p.vertices.iter().map(|&v| arr.dur[v]).sum();
+        let cloud: f64 = p.vertices.iter().map(|&v| arr.cloud[v]).sum();
+        (cloud, dur)
+    };
+    parts.sort_by(|a, b| {
+        let ((wa, pa), (wb, pb)) = (key(a), key(b));
+        (pa * wb).total_cmp(&(pb * wa))
+    });
+    let mut order: Vec<usize> = parts
+        .iter()
+        .flat_map(|p| p.order.iter().map(|&v| p.vertices[v]))
+        .collect();
+    if has_cloud && parts.len() > 1 {
+        let mut child = budget.child(budget.remaining());
+        search::improve(arr, &mut order, &mut rng, &mut child);
+        budget.absorb(child);
+    }
+    let summed: f64 = parts.iter().map(|p| p.lower).sum();
+    let lower = bounds::round_up(arr, summed.max(bounds::lower_bound(arr)));
+    let solver = parts
+        .iter()
+        .max_by_key(|p| p.vertices.len())
+        .map_or("trivial", |p| p.solver);
+    finish(order, lower, solver, &budget)
+}
