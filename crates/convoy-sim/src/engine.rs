@@ -44,6 +44,43 @@ impl<F: FnMut(&ProgressInfo)> Progress for F {
     }
 }
 
+/// What an online chooser sees when a slot frees (see [`simulate_online`]).
+///
+/// Indices are into [`Scenario::vms`].
+#[derive(Debug, Clone, Copy)]
+pub struct ChooserView<'v> {
+    /// Simulated time, seconds.
+    pub time_s: f64,
+    /// Where each VM runs now.
+    pub sites: &'v [Side],
+    /// Candidates not yet started, in the order they were given.
+    pub remaining: &'v [usize],
+    /// Moves running now.
+    pub running: &'v [usize],
+    /// Per VM, the bytes of its conversations that crossed the WAN so far
+    /// (stretched demand, integrated): what the forwarding stubs count. For a
+    /// VM still at the source, that is its traffic with the moved VMs (and
+    /// with fixed peers at the destination).
+    pub observed_bytes: &'v [f64],
+    /// Per VM, the bytes/s of its conversations stretched right now.
+    pub observed_bytes_per_s: &'v [f64],
+}
+
+/// Picks the next VM to move when a slot frees: the online strategy (move
+/// one, watch who talks to the moved ones, pick the next). Any
+/// `FnMut(&ChooserView) -> Option<usize>` closure is a `Chooser`.
+pub trait Chooser {
+    /// The next VM to start, one of `view.remaining`; `None` starts nothing
+    /// more (the run ends when the running moves do).
+    fn choose(&mut self, view: &ChooserView<'_>) -> Option<usize>;
+}
+
+impl<F: FnMut(&ChooserView<'_>) -> Option<usize>> Chooser for F {
+    fn choose(&mut self, view: &ChooserView<'_>) -> Option<usize> {
+        self(view)
+    }
+}
+
 /// A [`Progress`] that ignores everything.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoProgress;
@@ -160,21 +197,67 @@ pub fn simulate(
     config.validate()?;
     scenario.validate()?;
     schedule.validate(scenario)?;
-    let mut sim = Sim::new(scenario, schedule, config);
+    let feed = Feed::Waves {
+        waves: &schedule.waves,
+        wave: 0,
+        next: 0,
+    };
+    let mut sim = Sim::new(scenario, feed, schedule.concurrency, config);
     sim.run(progress)?;
     Ok(sim.report())
 }
 
+/// Simulates an online strategy: whenever fewer than `concurrency` moves
+/// run, `chooser` picks the next VM among the `candidates` not yet started,
+/// seeing where every VM is and the traffic observed so far
+/// ([`ChooserView`]). The model is [`simulate`]'s; the report's `order` is
+/// the order the chooser produced. Errors on invalid input, or when the
+/// chooser picks a VM that is not a remaining candidate.
+pub fn simulate_online(
+    scenario: &Scenario,
+    candidates: &[usize],
+    concurrency: usize,
+    chooser: &mut dyn Chooser,
+    config: &SimConfig,
+    progress: &mut dyn Progress,
+) -> Result<Report, SimError> {
+    config.validate()?;
+    scenario.validate()?;
+    Schedule::from_order(candidates.to_vec(), concurrency).validate(scenario)?;
+    let feed = Feed::Online {
+        remaining: candidates.to_vec(),
+        chooser,
+    };
+    let mut sim = Sim::new(scenario, feed, concurrency, config);
+    sim.run(progress)?;
+    Ok(sim.report())
+}
+
+/// Where the next move comes from.
+enum Feed<'a> {
+    /// A fixed schedule: the position in it.
+    Waves {
+        waves: &'a [Vec<usize>],
+        wave: usize,
+        next: usize,
+    },
+    /// An online chooser and the candidates it has not picked yet.
+    Online {
+        remaining: Vec<usize>,
+        chooser: &'a mut dyn Chooser,
+    },
+}
+
 struct Sim<'a> {
     scenario: &'a Scenario,
-    schedule: &'a Schedule,
+    feed: Feed<'a>,
+    concurrency: usize,
     config: &'a SimConfig,
     t: f64,
     side: Vec<Side>,
     active: Vec<Mig>,
     finished: Vec<Option<MigrationReport>>,
-    wave: usize,
-    next: usize,
+    order: Vec<usize>,
     vms_done: usize,
     vms_total: usize,
     // Stretched conversations, rebuilt whenever a VM changes side.
@@ -183,6 +266,10 @@ struct Sim<'a> {
     stretched_weight: f64,
     stretched_requests_rate: f64,
     stretched_at_start: usize,
+    // Per VM: stretched bytes/s now, and integrated up to `observed_t`.
+    vm_stretched_rate: Vec<f64>,
+    observed: Vec<f64>,
+    observed_t: f64,
     // Integrated metrics.
     wan_migration_bytes: f64,
     wan_app_bytes: f64,
@@ -204,24 +291,37 @@ fn negligible(rem: f64, size: f64) -> bool {
 }
 
 impl<'a> Sim<'a> {
-    fn new(scenario: &'a Scenario, schedule: &'a Schedule, config: &'a SimConfig) -> Sim<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        feed: Feed<'a>,
+        concurrency: usize,
+        config: &'a SimConfig,
+    ) -> Sim<'a> {
+        let vms_total = match &feed {
+            Feed::Waves { waves, .. } => waves.iter().map(Vec::len).sum(),
+            Feed::Online { remaining, .. } => remaining.len(),
+        };
+        let n = scenario.vms.len();
         let mut sim = Sim {
             scenario,
-            schedule,
+            feed,
+            concurrency,
             config,
             t: 0.0,
             side: scenario.vms.iter().map(|v| v.start).collect(),
             active: Vec::new(),
-            finished: vec![None; scenario.vms.len()],
-            wave: 0,
-            next: 0,
+            finished: vec![None; n],
+            order: Vec::new(),
             vms_done: 0,
-            vms_total: schedule.waves.iter().map(Vec::len).sum(),
+            vms_total,
             demands: Demands::default(),
             n_stretched: 0,
             stretched_weight: 0.0,
             stretched_requests_rate: 0.0,
             stretched_at_start: 0,
+            vm_stretched_rate: vec![0.0; n],
+            observed: vec![0.0; n],
+            observed_t: 0.0,
             wan_migration_bytes: 0.0,
             wan_app_bytes: 0.0,
             stretched_edge_seconds: 0.0,
@@ -245,10 +345,23 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Brings the per-VM observed traffic up to the current time.
+    fn flush_observed(&mut self) {
+        let dt = self.t - self.observed_t;
+        if dt > 0.0 {
+            for (o, r) in self.observed.iter_mut().zip(&self.vm_stretched_rate) {
+                *o += r * dt;
+            }
+        }
+        self.observed_t = self.t;
+    }
+
     fn rebuild_stretched(&mut self) {
+        self.flush_observed();
         let share = self.config.migration.app_share_forward;
         let mut demands = Vec::new();
         let (mut n, mut w, mut r) = (0usize, 0.0, 0.0);
+        self.vm_stretched_rate.iter_mut().for_each(|x| *x = 0.0);
         for c in &self.scenario.conversations {
             if self.site(c.a) != self.site(c.b) {
                 n += 1;
@@ -256,6 +369,11 @@ impl<'a> Sim<'a> {
                 r += c.requests_per_s.unwrap_or(0.0);
                 if c.bytes_per_s > 0.0 && share > 0.0 {
                     demands.push(c.bytes_per_s * share);
+                }
+                for e in [c.a, c.b] {
+                    if let Endpoint::Vm(v) = e {
+                        self.vm_stretched_rate[v] += c.bytes_per_s;
+                    }
                 }
             }
         }
@@ -276,6 +394,7 @@ impl<'a> Sim<'a> {
     }
 
     fn start(&mut self, vm: usize) {
+        self.order.push(vm);
         let v = &self.scenario.vms[vm];
         let m = &self.config.migration;
         let disk = v.disk_gib as f64 * GIB;
@@ -427,8 +546,7 @@ fn step(mig: &mut Mig, t: f64, config: &SimConfig) -> Step {
 
 impl<'a> Sim<'a> {
     /// Ends `mig`, records its report, and moves the VM if it got there.
-    /// Returns whether the VM changed side.
-    fn finish(&mut self, mig: Mig) -> bool {
+    fn finish(&mut self, mig: Mig) {
         let outcome = mig.outcome.unwrap_or(Outcome::Converged);
         let moved = outcome != Outcome::Aborted;
         let downtime = if moved { self.t - mig.stop_start } else { 0.0 };
@@ -450,14 +568,70 @@ impl<'a> Sim<'a> {
         self.vms_done += 1;
         if moved {
             self.side[mig.vm] = Side::Destination;
+            // At once, so that a chooser called at this instant sees it.
+            self.rebuild_stretched();
         }
-        moved
+    }
+
+    /// The next VM to start, if a slot is free and the feed has one.
+    fn next_vm(&mut self) -> Result<Option<usize>, SimError> {
+        if self.active.len() >= self.concurrency {
+            return Ok(None);
+        }
+        let idle = self.active.is_empty();
+        let online = matches!(self.feed, Feed::Online { .. });
+        if online {
+            self.flush_observed();
+        }
+        let running: Vec<usize> = if online {
+            self.active.iter().map(|m| m.vm).collect()
+        } else {
+            Vec::new()
+        };
+        match &mut self.feed {
+            Feed::Waves { waves, wave, next } => loop {
+                let Some(w) = waves.get(*wave) else {
+                    return Ok(None);
+                };
+                if let Some(&vm) = w.get(*next) {
+                    *next += 1;
+                    return Ok(Some(vm));
+                }
+                if !idle {
+                    // Wave barrier: the next wave waits for this one to end.
+                    return Ok(None);
+                }
+                *wave += 1;
+                *next = 0;
+            },
+            Feed::Online { remaining, .. } if remaining.is_empty() => Ok(None),
+            Feed::Online { remaining, chooser } => {
+                let view = ChooserView {
+                    time_s: self.t,
+                    sites: &self.side,
+                    remaining,
+                    running: &running,
+                    observed_bytes: &self.observed,
+                    observed_bytes_per_s: &self.vm_stretched_rate,
+                };
+                let Some(vm) = chooser.choose(&view) else {
+                    remaining.clear();
+                    return Ok(None);
+                };
+                let Some(pos) = remaining.iter().position(|&r| r == vm) else {
+                    return Err(SimError::input(format!(
+                        "the chooser picked VM {vm}, which is not among the remaining candidates"
+                    )));
+                };
+                remaining.remove(pos);
+                Ok(Some(vm))
+            }
+        }
     }
 
     /// Processes everything that happens at the current instant: transfers
     /// that ended, handshakes that ended, moves that start in freed slots.
-    fn settle(&mut self, progress: &mut dyn Progress) {
-        let mut sides_changed = false;
+    fn settle(&mut self, progress: &mut dyn Progress) -> Result<(), SimError> {
         loop {
             let mut changed = false;
             let mut i = 0;
@@ -468,37 +642,20 @@ impl<'a> Sim<'a> {
                     Step::Advanced => changed = true,
                     Step::Finished => {
                         let mig = self.active.remove(i);
-                        sides_changed |= self.finish(mig);
+                        self.finish(mig);
                         changed = true;
                         progress.update(&self.info());
                     }
                 }
             }
-            while self.active.len() < self.schedule.concurrency {
-                let waves = &self.schedule.waves;
-                if self.wave >= waves.len() {
-                    break;
-                }
-                if self.next < waves[self.wave].len() {
-                    let vm = waves[self.wave][self.next];
-                    self.next += 1;
-                    self.start(vm);
-                    changed = true;
-                    progress.update(&self.info());
-                } else if self.active.is_empty() {
-                    // Wave done: the next one may start.
-                    self.wave += 1;
-                    self.next = 0;
-                } else {
-                    break;
-                }
+            while let Some(vm) = self.next_vm()? {
+                self.start(vm);
+                changed = true;
+                progress.update(&self.info());
             }
             if !changed {
-                break;
+                return Ok(());
             }
-        }
-        if sides_changed {
-            self.rebuild_stretched();
         }
     }
 
@@ -509,7 +666,7 @@ impl<'a> Sim<'a> {
         let cap = (streams * self.config.wan.stream_cap_bytes_per_s())
             .min(m.max_bandwidth_bps.map_or(f64::INFINITY, |b| b / 8.0));
         loop {
-            self.settle(progress);
+            self.settle(progress)?;
             if self.active.is_empty() {
                 break;
             }
@@ -657,6 +814,11 @@ impl<'a> Sim<'a> {
             stretched_requests: self.stretched_requests,
             stretched_at_start: self.stretched_at_start,
             stretched_at_end: self.n_stretched,
+            order: self
+                .order
+                .iter()
+                .map(|&v| self.scenario.vms[v].name.clone())
+                .collect(),
             vms,
             load: self.load,
         }

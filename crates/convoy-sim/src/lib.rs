@@ -42,7 +42,9 @@ mod input;
 mod report;
 mod rng;
 
-pub use engine::{simulate, NoProgress, Progress, ProgressInfo};
+pub use engine::{
+    simulate, simulate_online, Chooser, ChooserView, NoProgress, Progress, ProgressInfo,
+};
 pub use error::SimError;
 pub use input::{
     Conversation, Endpoint, ExternalPeers, MigrationSettings, NonConvergence, Scenario, Schedule,

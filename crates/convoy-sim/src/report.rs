@@ -160,6 +160,8 @@ pub struct Report {
     pub stretched_at_start: usize,
     /// Conversations stretched when it ends.
     pub stretched_at_end: usize,
+    /// The moves in the order they started (VM names).
+    pub order: Vec<String>,
     /// Every VM of the scenario, in its order.
     pub vms: Vec<VmReport>,
     /// WAN load over time (step function).

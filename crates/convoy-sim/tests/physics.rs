@@ -2,8 +2,9 @@
 //! seeded family of random clusters.
 
 use convoy_sim::{
-    simulate, Conversation, Endpoint, MigrationSettings, NoProgress, NonConvergence, Outcome,
-    ProgressInfo, Report, Scenario, Schedule, Side, SimConfig, SimVm, Stage, Wan, GIB, MIB,
+    simulate, simulate_online, ChooserView, Conversation, Endpoint, MigrationSettings, NoProgress,
+    NonConvergence, Outcome, ProgressInfo, Report, Scenario, Schedule, Side, SimConfig, SimVm,
+    Stage, Wan, GIB, MIB,
 };
 
 fn vm(name: &str, memory_mib: u64, disk_gib: u64, dirty: f64) -> SimVm {
@@ -672,4 +673,104 @@ fn bad_input_is_refused_not_simulated() {
     let r = run(&sc, &Schedule::from_order(vec![], 1), &gbit(40.0));
     assert_eq!(r.completion_s, 0.0);
     assert_eq!(r.vms[0].final_site, Side::Source);
+}
+
+#[test]
+fn an_online_chooser_that_follows_the_list_is_the_fixed_schedule() {
+    for seed in 0..60 {
+        let (sc, sched, cfg) = random_case(seed);
+        let order: Vec<usize> = sched.waves.concat();
+        let fixed = run(
+            &sc,
+            &Schedule::from_order(order.clone(), sched.concurrency),
+            &cfg,
+        );
+        let mut first = |v: &ChooserView| v.remaining.first().copied();
+        let online = simulate_online(
+            &sc,
+            &order,
+            sched.concurrency,
+            &mut first,
+            &cfg,
+            &mut NoProgress,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&fixed).unwrap(),
+            serde_json::to_string(&online).unwrap(),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn an_online_chooser_sees_the_stretched_traffic() {
+    // A chain 0 — 1 — 2 — 3 — 4 whose end 4 talks to a service in the cloud.
+    // Following the traffic moves 4, 3, 2, 1, 0 and keeps one link stretched
+    // at a time.
+    let n = 5;
+    let mut conversations: Vec<Conversation> = (0..n - 1)
+        .map(|i| Conversation {
+            a: Endpoint::Vm(i),
+            b: Endpoint::Vm(i + 1),
+            bytes_per_s: 1e5,
+            requests_per_s: None,
+        })
+        .collect();
+    conversations.push(Conversation {
+        a: Endpoint::Vm(n - 1),
+        b: Endpoint::Fixed(Side::Destination),
+        bytes_per_s: 1e5,
+        requests_per_s: None,
+    });
+    let sc = Scenario {
+        vms: (0..n).map(|i| vm(&format!("v{i}"), 512, 0, 0.0)).collect(),
+        conversations,
+    };
+    let cfg = gbit(40.0);
+    let mut views = 0;
+    let mut greedy = |v: &ChooserView| {
+        views += 1;
+        // What the view says is stretched agrees with where the VMs are.
+        for (i, &rate) in v.observed_bytes_per_s.iter().enumerate() {
+            let expected: f64 = sc
+                .conversations
+                .iter()
+                .filter(|c| c.a == Endpoint::Vm(i) || c.b == Endpoint::Vm(i))
+                .filter(|c| {
+                    let site = |e: Endpoint| match e {
+                        Endpoint::Vm(j) => v.sites[j],
+                        Endpoint::Fixed(s) => s,
+                    };
+                    site(c.a) != site(c.b)
+                })
+                .map(|c| c.bytes_per_s)
+                .sum();
+            assert_eq!(rate, expected);
+        }
+        v.remaining
+            .iter()
+            .copied()
+            .max_by(|&a, &b| v.observed_bytes_per_s[a].total_cmp(&v.observed_bytes_per_s[b]))
+    };
+    let r = simulate_online(&sc, &[0, 1, 2, 3, 4], 1, &mut greedy, &cfg, &mut NoProgress).unwrap();
+    assert_eq!(views, n);
+    assert_eq!(r.order, ["v4", "v3", "v2", "v1", "v0"]);
+    let blind = run(&sc, &Schedule::from_order(vec![0, 1, 2, 3, 4], 1), &cfg);
+    // One link stretched during each of the 5 moves, against 1 then 2 for
+    // the blind order (the cloud link and the chain's cut).
+    assert!(close(r.stretched_edge_seconds, r.completion_s, 1e-12));
+    let first_move = blind.vms[0].migration.as_ref().unwrap().end_s;
+    assert!(close(
+        blind.stretched_edge_seconds,
+        first_move + 2.0 * (blind.completion_s - first_move),
+        1e-12
+    ));
+    assert!(r.stretched_edge_seconds < 0.6 * blind.stretched_edge_seconds);
+    // A chooser may stop early; one that picks a stranger is refused.
+    let mut stop = |_: &ChooserView| None;
+    let r = simulate_online(&sc, &[0, 1], 1, &mut stop, &cfg, &mut NoProgress).unwrap();
+    assert_eq!((r.completion_s, r.moved), (0.0, 0));
+    let mut stranger = |_: &ChooserView| Some(3);
+    assert!(simulate_online(&sc, &[0, 1], 1, &mut stranger, &cfg, &mut NoProgress).is_err());
 }
