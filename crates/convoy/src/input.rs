@@ -10,21 +10,79 @@ use convoy_model::{read_graph, read_inventory, Graph, GraphBuilder, Inventory};
 #[error("{0}")]
 pub struct InputError(pub String);
 
-/// Reads the graph and the inventory of a simulation and builds its scenario:
-/// every graph vertex must be an inventory VM.
-pub fn load_scenario(
-    graph_path: &Path,
-    inventory_path: &Path,
-) -> anyhow::Result<convoy_sim::Scenario> {
+/// A cluster to plan: the communication graph and, when given, its inventory.
+pub struct Cluster {
+    /// Communication graph over the VMs that move: every VM of the inventory
+    /// but the pinned ones (which stay), or every vertex without an inventory.
+    pub graph: Graph,
+    /// All traffic as read, including conversations with pinned VMs.
+    pub traffic: Graph,
+    /// The inventory, when one was given.
+    pub inventory: Option<Inventory>,
+}
+
+/// Reads the graph and, when given, the inventory, and reconciles them (see [`Cluster::new`]).
+pub fn load_cluster(graph_path: &Path, inventory_path: Option<&Path>) -> anyhow::Result<Cluster> {
     let graph = read_graph(graph_path)?;
-    let inventory = read_inventory(inventory_path)?;
-    check_names(&graph, graph_path, &inventory, inventory_path)?;
-    Ok(convoy_sim::Scenario::from_inventory(
-        &inventory,
-        &graph,
-        &convoy_sim::ExternalPeers::default(),
-        &Default::default(),
-    ))
+    let inventory = inventory_path.map(read_inventory).transpose()?;
+    Cluster::new(graph, inventory, graph_path, inventory_path)
+}
+
+impl Cluster {
+    /// Reconciles a graph with its inventory: every graph vertex must be an
+    /// inventory VM; inventory VMs missing from the graph move too (as
+    /// isolated vertices); pinned VMs do not move and are left out of `graph`.
+    /// The paths only name the inputs in errors.
+    pub fn new(
+        traffic: Graph,
+        inventory: Option<Inventory>,
+        graph_path: &Path,
+        inventory_path: Option<&Path>,
+    ) -> anyhow::Result<Cluster> {
+        let Some(inventory) = inventory else {
+            return Ok(Cluster {
+                graph: traffic.clone(),
+                traffic,
+                inventory: None,
+            });
+        };
+        let inventory_path = inventory_path.unwrap_or(Path::new("inventory"));
+        check_names(&traffic, graph_path, &inventory, inventory_path)?;
+        let pinned: HashSet<&str> = inventory
+            .vms
+            .iter()
+            .filter(|v| v.pinned)
+            .map(|v| v.name.as_str())
+            .collect();
+        let mut builder = GraphBuilder::new();
+        for vm in inventory.vms.iter().filter(|v| !v.pinned) {
+            builder.add_vertex(&vm.name);
+        }
+        for (u, v, w) in traffic.edges() {
+            let (a, b) = (traffic.name(u), traffic.name(v));
+            if !pinned.contains(a) && !pinned.contains(b) {
+                builder
+                    .add_edge(a, b, w)
+                    .expect("edges of a valid graph stay valid");
+            }
+        }
+        Ok(Cluster {
+            graph: builder.build(),
+            traffic,
+            inventory: Some(inventory),
+        })
+    }
+
+    /// The simulator's view of the cluster (needs the inventory).
+    pub fn scenario(&self) -> Option<convoy_sim::Scenario> {
+        let inventory = self.inventory.as_ref()?;
+        Some(convoy_sim::Scenario::from_inventory(
+            inventory,
+            &self.traffic,
+            &convoy_sim::ExternalPeers::default(),
+            &Default::default(),
+        ))
+    }
 }
 
 fn check_names(
@@ -43,43 +101,4 @@ fn check_names(
         .into());
     }
     Ok(())
-}
-
-/// The graph of the VMs to plan.
-pub struct Cluster {
-    /// Communication graph over the VMs that move.
-    pub graph: Graph,
-}
-
-/// Reads the graph and, when given, the inventory, and reconciles them: every
-/// graph vertex must be an inventory VM; inventory VMs missing from the graph
-/// move too (as isolated vertices); pinned VMs do not move and are left out.
-pub fn load_cluster(graph_path: &Path, inventory_path: Option<&Path>) -> anyhow::Result<Cluster> {
-    let graph = read_graph(graph_path)?;
-    let Some(inventory_path) = inventory_path else {
-        return Ok(Cluster { graph });
-    };
-    let inventory = read_inventory(inventory_path)?;
-    check_names(&graph, graph_path, &inventory, inventory_path)?;
-    let pinned: HashSet<&str> = inventory
-        .vms
-        .iter()
-        .filter(|v| v.pinned)
-        .map(|v| v.name.as_str())
-        .collect();
-    let mut builder = GraphBuilder::new();
-    for vm in inventory.vms.iter().filter(|v| !v.pinned) {
-        builder.add_vertex(&vm.name);
-    }
-    for (u, v, w) in graph.edges() {
-        let (a, b) = (graph.name(u), graph.name(v));
-        if !pinned.contains(a) && !pinned.contains(b) {
-            builder
-                .add_edge(a, b, w)
-                .expect("edges of a valid graph stay valid");
-        }
-    }
-    Ok(Cluster {
-        graph: builder.build(),
-    })
 }

@@ -30,6 +30,8 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Predict what a plan will cost on a modelled WAN.
     Simulate(cmd::simulate::SimulateArgs),
+    /// Run every strategy on the same cluster and WAN, side by side.
+    Compare(cmd::compare::CompareArgs),
     /// Run the planner over benchmark graphs and print a row per graph.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
         Command::Bench(command) => cmd::bench::run(command),
     };
     match result {

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use convoy_model::Plan;
+use convoy_model::{Graph, Plan};
 use convoy_schedule::bandwidth::{self, Options, DEFAULT_EFFORT};
-use convoy_schedule::StopReason;
+use convoy_schedule::{Control, StopReason};
 
 use super::{parse_seconds, Format};
 use crate::input::load_cluster;
@@ -44,6 +44,46 @@ pub struct PlanArgs {
     pub quiet: bool,
 }
 
+/// Plans `graph` for minimum bandwidth and checks the result before anyone sees it.
+pub fn bandwidth_plan(
+    graph: &Graph,
+    options: &Options,
+    control: &dyn Control,
+) -> anyhow::Result<Plan> {
+    let solution = bandwidth::solve(graph, options, control);
+    // The order is recomputed, not trusted: a plan that is not a permutation or
+    // whose width disagrees is a bug, and must not reach a file.
+    anyhow::ensure!(
+        convoy_schedule::is_permutation(&solution.order, graph.n()),
+        "internal error: the planner returned an order that is not a permutation"
+    );
+    let width = bandwidth::bandwidth_of(graph, &solution.order);
+    anyhow::ensure!(
+        width == solution.bandwidth,
+        "internal error: reported bandwidth {} but the order has {width}",
+        solution.bandwidth
+    );
+    Ok(Plan {
+        objective: "bandwidth".into(),
+        order: solution
+            .order
+            .iter()
+            .map(|&v| graph.name(v).to_string())
+            .collect(),
+        bandwidth: width as u64,
+        lower_bound: solution.lower_bound as u64,
+        optimal: solution.optimal(),
+        solver: solution.solver.clone(),
+        seed: options.seed,
+        effort: options.effort,
+        stopped_by: solution.stopped.map(|s| match s {
+            StopReason::Interrupted => "time_limit".to_string(),
+            StopReason::Effort => "effort".to_string(),
+        }),
+        convoy_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
 /// Runs `convoy plan`.
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     let cluster = load_cluster(&args.graph, args.inventory.as_deref())?;
@@ -57,42 +97,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         seed: args.seed,
         effort: args.effort,
     };
-    let solution = bandwidth::solve(graph, &options, &search);
+    let plan = bandwidth_plan(graph, &options, &search)?;
     search.finish();
     let seconds = search.elapsed();
-
-    // The order is recomputed, not trusted: a plan that is not a permutation or
-    // whose width disagrees is a bug, and must not reach a file.
-    anyhow::ensure!(
-        convoy_schedule::is_permutation(&solution.order, graph.n()),
-        "internal error: the planner returned an order that is not a permutation"
-    );
-    let width = bandwidth::bandwidth_of(graph, &solution.order);
-    anyhow::ensure!(
-        width == solution.bandwidth,
-        "internal error: reported bandwidth {} but the order has {width}",
-        solution.bandwidth
-    );
-
-    let plan = Plan {
-        objective: "bandwidth".into(),
-        order: solution
-            .order
-            .iter()
-            .map(|&v| graph.name(v).to_string())
-            .collect(),
-        bandwidth: width as u64,
-        lower_bound: solution.lower_bound as u64,
-        optimal: solution.optimal(),
-        solver: solution.solver.clone(),
-        seed: args.seed,
-        effort: args.effort,
-        stopped_by: solution.stopped.map(|s| match s {
-            StopReason::Interrupted => "time_limit".to_string(),
-            StopReason::Effort => "effort".to_string(),
-        }),
-        convoy_version: env!("CARGO_PKG_VERSION").into(),
-    };
     let json = serde_json::to_string_pretty(&plan)? + "\n";
     if let Some(path) = &args.output {
         write_atomically(path, json.as_bytes())
