@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod error;
+pub mod exec;
 pub mod journal;
 pub mod mover;
 pub mod qmp;
@@ -32,6 +33,7 @@ pub use backend::{
     TransferStatus,
 };
 pub use error::{BackendError, JournalError, MigrateError};
+pub use exec::{ExecBackend, ExecCommand};
 pub use journal::{Entry, Journal, Transition};
 pub use mover::{Mover, Recovered};
 pub use state::{State, Step};
