@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The whole job on the bundled sample cluster: plan, simulated migration, comparison, report.
+    Demo(cmd::demo::DemoArgs),
     /// Compute a migration order from a communication graph.
     Plan(cmd::plan::PlanArgs),
     /// Predict what a plan will cost on a modelled WAN.
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Compare(args) => cmd::compare::run(args),

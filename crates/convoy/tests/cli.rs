@@ -397,3 +397,72 @@ fn simulate_refuses_a_plan_naming_unknown_vms() {
         .code(2)
         .stderr(predicate::str::contains("expected RATE,RTT"));
 }
+
+#[test]
+fn demo_runs_end_to_end_and_writes_a_parsable_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = convoy()
+        .arg("demo")
+        .arg("--out")
+        .arg(dir.path())
+        .args(["--random", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "1. plan",
+        "2. simulated migration",
+        "3. every strategy",
+        "4. report",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    let plan = convoy_model::read_plan(&dir.path().join("plan.json")).unwrap();
+    assert_eq!(plan.order.len(), 97, "every VM but the pinned one moves");
+    let text = std::fs::read_to_string(dir.path().join("convoy-demo.svg")).unwrap();
+    roxmltree::Document::parse(&text).expect("the demo's SVG is well-formed XML");
+}
+
+#[test]
+fn compare_json_lists_every_strategy() {
+    let out = convoy()
+        .args([
+            "compare",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args(["--random", "5", "--format", "json", "--effort", "1000000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let strategies = v["strategies"].as_array().unwrap();
+    let names: Vec<&str> = strategies
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"convoy bandwidth"));
+    assert!(names.contains(&"reverse Cuthill-McKee"));
+    assert!(names.iter().any(|n| n.starts_with("random")));
+    for s in strategies {
+        for key in [
+            "completion_s",
+            "wan_bytes",
+            "stretch",
+            "peak_wan_bps",
+            "max_downtime_ms",
+        ] {
+            assert!(s[key].as_f64().unwrap() >= 0.0, "{key} in {s}");
+        }
+    }
+}

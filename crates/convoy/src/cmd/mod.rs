@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compare;
+pub mod demo;
 pub mod plan;
 pub mod simulate;
 
