@@ -1,7 +1,41 @@
 //! Exact bandwidth: branch and bound on the decision problem "is there a layout of width ≤ k?".
+//!
+//! The search fills positions from both ends inwards, as Caprara &
+//! Salazar-González do ("Laying out sparse graphs with provably minimum
+//! bandwidth", INFORMS J. Computing 17(3), 2005), with the pruning of Del
+//! Corso & Manzini ("Finding exact solutions to the bandwidth minimization
+//! problem", Computing 62, 1999) and Martí, Campos & Piñana ("A branch and
+//! bound algorithm for the matrix bandwidth minimization", EJOR 186, 2008):
+//!
+//! - **Windows from distances.** A placed vertex u at position p confines every
+//!   vertex y to [p − k·dist(u, y), p + k·dist(u, y)]. Before the search, a
+//!   vertex whose d-balls are large cannot sit near either end (see
+//!   [`super::bounds`]): it starts with a narrower window.
+//! - **Hall's condition.** The unplaced vertices must take distinct free
+//!   positions inside their windows; for intervals this is checked exactly by
+//!   earliest deadline first (Caprara & Salazar-González's relaxation with its
+//!   integrality kept). When the vertices due within the first t + 1 free
+//!   positions are exactly t + 1, only they may take the leftmost free
+//!   position (and symmetrically on the right) — with one such vertex the
+//!   placement is forced. Each node fills the side with fewer candidates.
+//! - **Reversal symmetry.** A layout read backwards is as good: the first and
+//!   last vertices must both be possible end vertices, and the first must rank
+//!   before the last in a fixed order of those. Positions 0 and n − 1 are
+//!   therefore filled first.
+//! - **Memo of dead states.** What can still complete a partial layout depends
+//!   only on the set placed and on the placed vertices that still have
+//!   unplaced neighbours, with their distances from the free block (the
+//!   "active" window of Saxe's dynamic program, SIAM J. Alg. Disc. Meth.
+//!   1980). States proved dead are remembered, up to a memory cap, so another
+//!   order of the same placements is refuted at once.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use convoy_model::Graph;
 
+use super::bounds::{all_pairs, ball_sizes, end_margin, UNREACHABLE};
 use crate::budget::Budget;
 
 /// The answer to "is there a layout of bandwidth at most k?".
@@ -15,8 +49,500 @@ pub enum Decision {
     Unknown,
 }
 
-/// Decides whether `graph` (connected) has a layout of bandwidth at most `k`.
+/// Largest graph the branch and bound attempts (it keeps all-pairs distances).
+pub const EXACT_MAX_N: usize = 2000;
+
+/// Memory cap of the dead-state memo, in 64-bit words (about 64 MiB).
+const MEMO_WORDS: usize = 8 << 20;
+
+/// No rank: the vertex cannot be at either end.
+const NO_RANK: u32 = u32::MAX;
+
+/// Position not yet given to a vertex.
+const FREE: u32 = u32::MAX;
+
+/// Decides whether `graph` has a layout of bandwidth at most `k`.
+///
+/// Meant for connected graphs (the caller splits components), but correct on
+/// any graph. Spends about one budget unit per unplaced vertex examined at
+/// each node; returns [`Decision::Unknown`] when the budget stops it.
 pub fn decide(graph: &Graph, k: usize, budget: &mut Budget<'_>) -> Decision {
-    let _ = (graph, k, budget);
-    Decision::Unknown
+    let n = graph.n();
+    if k + 1 >= n {
+        // Any order: no two positions are more than n − 1 apart.
+        return Decision::Feasible((0..n).collect());
+    }
+    if k == 0 {
+        return if graph.edge_count() == 0 {
+            Decision::Feasible((0..n).collect())
+        } else {
+            Decision::Infeasible
+        };
+    }
+    if n > EXACT_MAX_N || budget.is_stopped() {
+        return Decision::Unknown;
+    }
+    // Distances cost n breadth-first searches: pay for them up front.
+    if !budget.spend((n * (n + 2 * graph.edge_count())) as u64 / 8) {
+        return Decision::Unknown;
+    }
+    let Some(dist) = all_pairs(graph) else {
+        return Decision::Unknown;
+    };
+    let balls = ball_sizes(&dist, n);
+    let mut margin = Vec::with_capacity(n);
+    for ball in &balls {
+        match end_margin(ball, k) {
+            Some(a) if 2 * a < n => margin.push(a),
+            _ => return Decision::Infeasible,
+        }
+    }
+    let ecc: Vec<usize> = balls.iter().map(|b| b.len() - 1).collect();
+    // Possible end vertices, peripheral first: they make good first vertices
+    // when a layout exists, and the rank order drives the symmetry rule.
+    let mut ends: Vec<usize> = (0..n).filter(|&x| margin[x] == 0).collect();
+    ends.sort_by_key(|&x| (Reverse(ecc[x]), graph.degree(x), x));
+    if ends.len() < 2 {
+        return Decision::Infeasible;
+    }
+    let mut rank = vec![NO_RANK; n];
+    for (r, &x) in ends.iter().enumerate() {
+        rank[x] = r as u32;
+    }
+    let mut search = Search {
+        n,
+        k,
+        graph,
+        dist,
+        unplaced: (0..n as u32).collect(),
+        slot: (0..n as u32).collect(),
+        pos: vec![FREE; n],
+        at: vec![FREE; n],
+        lo: margin.iter().map(|&a| a as u32).collect(),
+        hi: margin.iter().map(|&a| (n - 1 - a) as u32).collect(),
+        log: Vec::new(),
+        open: (0..n).map(|v| graph.degree(v) as u32).collect(),
+        bits: vec![0; n.div_ceil(64)],
+        rank,
+        ecc,
+        memo: HashSet::default(),
+        memo_words: 0,
+        key: Vec::new(),
+        cands: vec![Vec::new(); n + 1],
+        sorted: Vec::with_capacity(n),
+        heap: BinaryHeap::with_capacity(n),
+        count: vec![0; n + 1],
+        found: Vec::new(),
+        budget,
+    };
+    match search.node(0, n - 1) {
+        Outcome::Found => Decision::Feasible(search.found),
+        Outcome::Dead => Decision::Infeasible,
+        Outcome::Stopped => Decision::Unknown,
+    }
+}
+
+/// Result of exploring a subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Found,
+    Dead,
+    Stopped,
+}
+
+/// FxHash (rustc's hasher): fast and good enough on bitset words.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+/// Which free position a node fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// The state of one decision search. Positions `..left` and `right + 1..` are
+/// taken; the free block is `left..=right`.
+struct Search<'g, 'b, 'c> {
+    n: usize,
+    k: usize,
+    graph: &'g Graph,
+    /// All-pairs distances, row-major.
+    dist: Vec<u16>,
+    /// The unplaced vertices (first `right − left + 1` entries), in no particular order.
+    unplaced: Vec<u32>,
+    /// Index of each vertex in `unplaced` (while unplaced).
+    slot: Vec<u32>,
+    /// Position of each vertex, or FREE.
+    pos: Vec<u32>,
+    /// Vertex at each position, or FREE.
+    at: Vec<u32>,
+    /// Window of positions of each vertex (meaningful while unplaced).
+    lo: Vec<u32>,
+    hi: Vec<u32>,
+    /// Undo log of window changes: (vertex, old lo, old hi).
+    log: Vec<(u32, u32, u32)>,
+    /// Number of unplaced neighbours of each vertex.
+    open: Vec<u32>,
+    /// The placed set as a bitset.
+    bits: Vec<u64>,
+    /// Rank among possible end vertices, or NO_RANK.
+    rank: Vec<u32>,
+    /// Eccentricity, to order first vertices.
+    ecc: Vec<usize>,
+    /// Dead states (see the module documentation).
+    memo: HashSet<Box<[u64]>, BuildHasherDefault<Fx>>,
+    memo_words: usize,
+    /// Scratch: the memo key, candidate lists per depth, the Hall check's buffers.
+    key: Vec<u64>,
+    cands: Vec<Vec<u32>>,
+    sorted: Vec<u32>,
+    heap: BinaryHeap<Reverse<u32>>,
+    count: Vec<u32>,
+    /// The layout, once found.
+    found: Vec<usize>,
+    budget: &'b mut Budget<'c>,
+}
+
+impl Search<'_, '_, '_> {
+    /// Explores the layouts that fill the free block `left..=right`.
+    fn node(&mut self, left: usize, right: usize) -> Outcome {
+        let n = self.n;
+        if left > right {
+            // Unwinding undoes the placements: keep the layout now.
+            self.found = self.at.iter().map(|&v| v as usize).collect();
+            return Outcome::Found;
+        }
+        let free = right - left + 1;
+        if !self.budget.spend(3 * free as u64 + 24) {
+            return Outcome::Stopped;
+        }
+        let depth = n - free;
+        let Some((left_limit, right_limit)) = self.hall(left, right) else {
+            return Outcome::Dead;
+        };
+        // From depth 2 on (both ends placed) the state is the whole story.
+        let memo = depth >= 2;
+        if memo && self.is_dead(left, right) {
+            return Outcome::Dead;
+        }
+
+        let mut cands = std::mem::take(&mut self.cands[depth]);
+        cands.clear();
+        let side =
+            if depth == 0 {
+                // The first vertex: an end vertex with a later-ranked one left for the last.
+                let ends = self.rank.iter().filter(|&&r| r != NO_RANK).count() as u32;
+                cands.extend((0..n as u32).filter(|&x| {
+                    self.rank[x as usize] != NO_RANK && self.rank[x as usize] + 1 < ends
+                }));
+                cands.sort_by_key(|&x| {
+                    let x = x as usize;
+                    (Reverse(self.ecc[x]), self.graph.degree(x), x)
+                });
+                Side::Left
+            } else if depth == 1 {
+                // The last vertex: an end vertex ranked after the first.
+                let first = self.rank[self.at[0] as usize];
+                cands.extend(self.unplaced[..free].iter().copied().filter(|&x| {
+                    let r = self.rank[x as usize];
+                    r != NO_RANK && r > first && self.hi[x as usize] as usize == right
+                }));
+                cands.sort_by_key(|&x| {
+                    let x = x as usize;
+                    (
+                        Reverse(self.dist[self.at[0] as usize * n + x]),
+                        self.graph.degree(x),
+                        x,
+                    )
+                });
+                Side::Right
+            } else {
+                let (mut l, mut r) = (0usize, 0usize);
+                // Windows clipped to the free block: a vertex due after it is due at its end.
+                for &x in &self.unplaced[..free] {
+                    let (a, b) = self.window(x, left, right);
+                    l += usize::from(a <= left && b <= left_limit);
+                    r += usize::from(b >= right && a >= right_limit);
+                }
+                let side = if r < l { Side::Right } else { Side::Left };
+                for &x in &self.unplaced[..free] {
+                    let (a, b) = self.window(x, left, right);
+                    let ok = match side {
+                        Side::Left => a <= left && b <= left_limit,
+                        Side::Right => b >= right && a >= right_limit,
+                    };
+                    if ok {
+                        cands.push(x);
+                    }
+                }
+                match side {
+                    Side::Left => cands
+                        .sort_by_key(|&x| (self.hi[x as usize], self.graph.degree(x as usize), x)),
+                    Side::Right => cands.sort_by_key(|&x| {
+                        (
+                            Reverse(self.lo[x as usize]),
+                            self.graph.degree(x as usize),
+                            x,
+                        )
+                    }),
+                }
+                side
+            };
+
+        let mut outcome = Outcome::Dead;
+        for &x in &cands {
+            let p = if side == Side::Left { left } else { right };
+            let mark = self.place(x as usize, p, free);
+            let r = if side == Side::Left {
+                self.node(left + 1, right)
+            } else {
+                self.node(left, right - 1)
+            };
+            self.unplace(x as usize, mark);
+            if r != Outcome::Dead {
+                outcome = r;
+                break;
+            }
+        }
+        self.cands[depth] = cands;
+        if outcome == Outcome::Dead && memo {
+            self.remember(left, right);
+        }
+        outcome
+    }
+
+    /// The window of unplaced vertex `x` clipped to the free block.
+    fn window(&self, x: u32, left: usize, right: usize) -> (usize, usize) {
+        let (a, b) = (self.lo[x as usize] as usize, self.hi[x as usize] as usize);
+        (a.max(left), b.min(right))
+    }
+
+    /// Hall's condition for the unplaced vertices' windows inside the free
+    /// block, by earliest deadline first. On success returns the limits of
+    /// the first tight blocks: the vertices that may take position `left`
+    /// are among those due by the first limit, and those that may take
+    /// `right` among those released from the second.
+    fn hall(&mut self, left: usize, right: usize) -> Option<(usize, usize)> {
+        let free = right - left + 1;
+        self.sorted.clear();
+        for &x in &self.unplaced[..free] {
+            let (a, b) = (self.lo[x as usize] as usize, self.hi[x as usize] as usize);
+            if a.max(left) > b.min(right) {
+                return None;
+            }
+            self.sorted.push(x);
+        }
+        let lo = &self.lo;
+        self.sorted.sort_unstable_by_key(|&x| lo[x as usize]);
+        self.heap.clear();
+        let mut next = 0;
+        for p in left..=right {
+            while next < free && (self.lo[self.sorted[next] as usize] as usize) <= p {
+                self.heap.push(Reverse(self.hi[self.sorted[next] as usize]));
+                next += 1;
+            }
+            match self.heap.pop() {
+                Some(Reverse(h)) if h as usize >= p => {}
+                _ => return None,
+            }
+        }
+        // First tight prefix from the left (by deadlines) and from the right (by releases).
+        let count = &mut self.count[..free];
+        count.iter_mut().for_each(|c| *c = 0);
+        for &x in &self.unplaced[..free] {
+            count[(self.hi[x as usize] as usize).min(right) - left] += 1;
+        }
+        let mut due = 0;
+        let mut left_limit = right;
+        for (t, &c) in count.iter().enumerate() {
+            due += c as usize;
+            if due == t + 1 {
+                left_limit = left + t;
+                break;
+            }
+        }
+        count.iter_mut().for_each(|c| *c = 0);
+        for &x in &self.unplaced[..free] {
+            count[right - (self.lo[x as usize] as usize).max(left)] += 1;
+        }
+        let mut due = 0;
+        let mut right_limit = left;
+        for (t, &c) in count.iter().enumerate() {
+            due += c as usize;
+            if due == t + 1 {
+                right_limit = right - t;
+                break;
+            }
+        }
+        Some((left_limit, right_limit))
+    }
+
+    /// Builds the memo key of the current state into `key`: the placed
+    /// bitset, then each placed vertex with unplaced neighbours with its side
+    /// and distance from the free block. Returns whether it is known dead.
+    fn is_dead(&mut self, left: usize, right: usize) -> bool {
+        self.key.clear();
+        self.key.extend_from_slice(&self.bits);
+        let pack = |entry: u64, key: &mut Vec<u64>, pending: &mut Option<u64>| match pending.take()
+        {
+            None => *pending = Some(entry),
+            Some(prev) => key.push(prev << 32 | entry),
+        };
+        let mut pending = None;
+        for p in left.saturating_sub(self.k)..left {
+            let v = self.at[p];
+            if self.open[v as usize] > 0 {
+                pack(
+                    (v as u64) << 16 | (left - p) as u64,
+                    &mut self.key,
+                    &mut pending,
+                );
+            }
+        }
+        for p in right + 1..(right + 1 + self.k).min(self.n) {
+            let v = self.at[p];
+            if self.open[v as usize] > 0 {
+                pack(
+                    (v as u64) << 16 | 0x8000 | (p - right) as u64,
+                    &mut self.key,
+                    &mut pending,
+                );
+            }
+        }
+        if let Some(prev) = pending {
+            self.key.push(prev << 32 | 0xffff_ffff);
+        }
+        self.memo.contains(self.key.as_slice())
+    }
+
+    /// Records the current state as dead (rebuilding its key: children reuse the buffer).
+    fn remember(&mut self, left: usize, right: usize) {
+        self.is_dead(left, right);
+        if self.memo_words + self.key.len() + 4 <= MEMO_WORDS {
+            self.memo_words += self.key.len() + 4;
+            self.memo.insert(self.key.clone().into_boxed_slice());
+        }
+    }
+
+    /// Puts `x` at position `p`; returns the undo-log mark.
+    fn place(&mut self, x: usize, p: usize, free: usize) -> usize {
+        let n = self.n;
+        // Move x just past the unplaced prefix, which then shrinks by one.
+        let s = self.slot[x] as usize;
+        let last = self.unplaced[free - 1];
+        self.unplaced.swap(s, free - 1);
+        self.slot[last as usize] = s as u32;
+        self.slot[x] = (free - 1) as u32;
+        self.pos[x] = p as u32;
+        self.at[p] = x as u32;
+        self.bits[x / 64] |= 1 << (x % 64);
+        let mark = self.log.len();
+        let row = &self.dist[x * n..(x + 1) * n];
+        for &y in &self.unplaced[..free - 1] {
+            let d = row[y as usize];
+            if d == UNREACHABLE {
+                continue;
+            }
+            let reach = self.k * d as usize;
+            let a = p.saturating_sub(reach) as u32;
+            let b = (p + reach).min(n - 1) as u32;
+            let (ya, yb) = (self.lo[y as usize], self.hi[y as usize]);
+            if a > ya || b < yb {
+                self.log.push((y, ya, yb));
+                self.lo[y as usize] = ya.max(a);
+                self.hi[y as usize] = yb.min(b);
+            }
+        }
+        for &v in self.graph.neighbors(x) {
+            self.open[v as usize] -= 1;
+        }
+        mark
+    }
+
+    /// Undoes [`Search::place`] (calls must nest).
+    fn unplace(&mut self, x: usize, mark: usize) {
+        for &v in self.graph.neighbors(x) {
+            self.open[v as usize] += 1;
+        }
+        for &(y, a, b) in self.log[mark..].iter().rev() {
+            self.lo[y as usize] = a;
+            self.hi[y as usize] = b;
+        }
+        self.log.truncate(mark);
+        self.bits[x / 64] &= !(1 << (x % 64));
+        self.at[self.pos[x] as usize] = FREE;
+        self.pos[x] = FREE;
+        // x sits just past the unplaced prefix: the prefix grows back over it.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::NoControl;
+
+    fn cycle(n: usize) -> Graph {
+        let mut e: Vec<_> = (1..n).map(|i| (i - 1, i)).collect();
+        e.push((n - 1, 0));
+        Graph::from_edges(n, &e)
+    }
+
+    #[test]
+    fn cycle_has_width_two_not_one() {
+        let g = cycle(9);
+        let mut b = Budget::new(u64::MAX, &NoControl);
+        assert_eq!(decide(&g, 1, &mut b), Decision::Infeasible);
+        match decide(&g, 2, &mut b) {
+            Decision::Feasible(order) => assert_eq!(super::super::bandwidth_of(&g, &order), 2),
+            other => panic!("expected a layout, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn grid_bandwidth_is_side() {
+        let s = 5;
+        let mut e = Vec::new();
+        for r in 0..s {
+            for c in 0..s {
+                let v = r * s + c;
+                if c + 1 < s {
+                    e.push((v, v + 1));
+                }
+                if r + 1 < s {
+                    e.push((v, v + s));
+                }
+            }
+        }
+        let g = Graph::from_edges(s * s, &e);
+        let mut b = Budget::new(u64::MAX, &NoControl);
+        assert_eq!(decide(&g, s - 1, &mut b), Decision::Infeasible);
+        assert!(matches!(decide(&g, s, &mut b), Decision::Feasible(_)));
+    }
+
+    #[test]
+    fn budget_exhaustion_is_unknown() {
+        let g = cycle(30);
+        let mut b = Budget::new(10, &NoControl);
+        assert_eq!(decide(&g, 1, &mut b), Decision::Unknown);
+    }
 }

@@ -155,12 +155,22 @@ pub fn solve(graph: &Graph, options: &Options, control: &dyn Control) -> Solutio
         let share = (budget.remaining() as u128 * parts[i].graph.n() as u128
             / pending.max(1) as u128) as u64;
         let mut child = budget.child(share.max(1));
+        let others_upper = parts
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, p)| p.upper)
+            .max()
+            .unwrap_or(0);
         let part = &mut parts[i];
         let result = solve_connected(
             &part.graph,
             &part.order,
             part.lower,
-            floor,
+            Whole {
+                floor,
+                others_upper,
+            },
             options.seed,
             &mut child,
         );
@@ -206,53 +216,117 @@ struct PartResult {
     solver: String,
 }
 
-/// Improves one connected component's layout within `budget`.
+/// What the rest of the graph contributes while one component is searched.
+#[derive(Debug, Clone, Copy)]
+struct Whole {
+    /// Lower bound of the whole graph: no point in going below it.
+    floor: usize,
+    /// Widest layout among the other components, for progress reports.
+    others_upper: usize,
+}
+
+/// First-round work caps, per vertex, of the two phases of [`solve_connected`];
+/// each round doubles them.
+const HEURISTIC_UNITS_PER_VERTEX: u64 = 20_000;
+const EXACT_UNITS_PER_VERTEX: u64 = 20_000;
+/// Below this size the branch and bound usually settles the question before a
+/// metaheuristic has warmed up, so it goes first.
+const EXACT_FIRST_N: usize = 80;
+/// Rounds of doubling: 2⁴⁰ times the first caps is beyond any real budget.
+const MAX_ROUNDS: u32 = 40;
+
+/// Improves one connected component's layout within `budget`: rounds of
+/// local search and of branch and bound on k = lower bound, lower bound + 1, …,
+/// each round with twice the effort of the last, until the layout meets the
+/// lower bound or the budget stops the search.
 ///
-/// `global_lower` is the lower bound of the whole graph: there is no point in
-/// going below it.
+/// Doubling rounds make the split independent of the total effort (which may
+/// be unbounded when a wall clock stops the search): whichever phase is the
+/// right tool gets at least a third of the work spent. Small components start
+/// with the exact phase; large ones with the heuristic. Each k the branch and
+/// bound refutes raises the lower bound; a layout it finds is optimal.
 fn solve_connected(
     graph: &Graph,
     start: &[usize],
     lower: usize,
-    global_lower: usize,
+    whole: Whole,
     seed: u64,
     budget: &mut Budget<'_>,
 ) -> PartResult {
-    let target = lower.max(global_lower);
+    let n = graph.n();
     let mut order = start.to_vec();
     let mut upper = bandwidth_of(graph, &order);
     let mut solver = "cuthill-mckee".to_string();
     let mut lower = lower;
+    let control = budget.control();
+    let report = |upper: usize, lower: usize, phase: &str| {
+        control.progress(&Progress {
+            upper: upper.max(whole.others_upper) as u64,
+            lower: lower.max(whole.floor) as u64,
+            phase: phase.to_string(),
+        });
+    };
+    let exact_possible = n <= exact::EXACT_MAX_N;
+    let n64 = n as u64;
+    let mut heuristic_cap = HEURISTIC_UNITS_PER_VERTEX.saturating_mul(n64);
+    let mut exact_cap = EXACT_UNITS_PER_VERTEX.saturating_mul(n64).max(1_000_000);
 
-    let mut improve_budget = budget.child(budget.remaining() / 3);
-    let improved = heuristic::improve(graph, &order, target, seed, &mut improve_budget);
-    budget.absorb(improve_budget);
-    let width = bandwidth_of(graph, &improved);
-    if width < upper {
-        order = improved;
-        upper = width;
-        solver = "local-search".into();
-    }
-
-    let mut k = lower;
-    while k < upper && !budget.is_stopped() {
-        match exact::decide(graph, k, budget) {
-            exact::Decision::Feasible(found) => {
-                debug_assert!(bandwidth_of(graph, &found) <= k);
-                order = found;
-                upper = bandwidth_of(graph, &order);
-                lower = upper;
-                solver = "branch-and-bound".into();
-            }
-            exact::Decision::Infeasible => {
-                lower = k + 1;
-                k += 1;
-            }
-            exact::Decision::Unknown => break,
-        }
-        if upper <= global_lower {
+    for round in 0..MAX_ROUNDS {
+        if budget.is_stopped() || upper <= lower.max(whole.floor) {
             break;
         }
+        let exact_first = round == 0 && exact_possible && n <= EXACT_FIRST_N;
+        if !exact_first {
+            let mut child = budget.child(heuristic_cap);
+            let improved = heuristic::improve(
+                graph,
+                &order,
+                lower.max(whole.floor),
+                seed.wrapping_add(round as u64),
+                &mut child,
+            );
+            budget.absorb(child);
+            if crate::is_permutation(&improved, n) {
+                let width = bandwidth_of(graph, &improved);
+                if width < upper {
+                    order = improved;
+                    upper = width;
+                    solver = "local-search".into();
+                    report(upper, lower, "local search");
+                }
+            }
+            if budget.is_stopped() || upper <= lower.max(whole.floor) {
+                break;
+            }
+        }
+        if exact_possible {
+            let mut child = budget.child(exact_cap);
+            while lower < upper && !child.is_stopped() {
+                report(upper, lower, &format!("branch and bound k={lower}"));
+                match exact::decide(graph, lower, &mut child) {
+                    exact::Decision::Feasible(found) => {
+                        let width = bandwidth_of(graph, &found);
+                        debug_assert!(width <= lower);
+                        if width < upper {
+                            order = found;
+                            upper = width;
+                            solver = "branch-and-bound".into();
+                        }
+                        // A layout of width ≤ lower, and lower is a bound: optimal.
+                        lower = upper;
+                    }
+                    exact::Decision::Infeasible => lower += 1,
+                    exact::Decision::Unknown => break,
+                }
+                report(upper, lower, "branch and bound");
+                if upper <= whole.floor {
+                    break;
+                }
+            }
+            budget.absorb(child);
+        }
+        heuristic_cap = heuristic_cap.saturating_mul(2);
+        exact_cap = exact_cap.saturating_mul(2);
     }
     PartResult {
         order,
