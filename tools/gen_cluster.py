@@ -16,8 +16,8 @@ Traffic model (all draws from Python's `random.Random(seed)`, stable across vers
   * each caller->callee edge gets rate = 40 kB/s x app level x lognormal(0, 1.2),
     x4 when the callee is a database, cache or queue (data-heavy);
   * a stateless service (not a database, cache, queue or gateway) is replicated
-    `--replicas` times with probability `--replicate-prob` (0.5); callers spread their traffic evenly
-    over the replicas;
+    `--replicas` times with probability `--replicate-prob` (0.5); the load of
+    an edge is split evenly over the caller replicas x callee replicas;
   * infrastructure: every VM talks to one of two DNS servers (~2 kB/s) and to
     monitoring (Prometheus scrape, ~20 kB/s); service VMs authenticate against
     LDAP (~5 kB/s); every stateful VM streams backups to the backup server
@@ -106,11 +106,12 @@ def main():
             rate = 40e3 * level * rng.lognormvariate(0, 1.2)
             if role(b) in ("db", "cache", "queue"):
                 rate *= 4
-            # Each caller replica spreads its calls over the callee replicas.
+            # The application's load is split over the caller replicas, and each
+            # spreads its calls evenly over the callee replicas.
             ca, cb = copies[a], copies[b]
             for x in ca:
                 for y in cb:
-                    add_edge(x, y, rate / (len(ca) * len(cb)) * len(ca))
+                    add_edge(x, y, rate / (len(ca) * len(cb)))
 
     app_vms = sorted(vms)
     infra = {"dns-1": "service", "dns-2": "service", "ldap-1": "service", "ldap-2": "service",
