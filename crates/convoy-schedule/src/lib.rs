@@ -14,6 +14,8 @@
 pub mod arrangement;
 pub mod bandwidth;
 pub mod cutwidth;
+pub mod online;
+pub mod select;
 pub mod stretch;
 mod budget;
 

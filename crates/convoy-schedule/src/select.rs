@@ -1,0 +1,1209 @@
+//! Which VMs to move: the site operator's decision (issue 4, item 5).
+//!
+//! Given a need — evacuate some nodes, or free at least so many vCPUs and MiB of
+//! memory on a node, a set of nodes or a whole site — choose the set `S` of VMs
+//! to move to the cloud so that the need is met, pinned VMs stay, and the
+//! *permanent cut* (total weight of edges between the cloud side — movers plus
+//! peers already in the cloud — and the private side) is as small as possible.
+//!
+//! This is a minimum cut with covering (knapsack) side constraints, NP-hard in
+//! general (it contains min-knapsack when the graph has no edges). The solver:
+//!
+//! 1. a greedy start in the spirit of the min-knapsack greedy (best cut increase
+//!    per unit of need covered, moves that lower the cut first), then
+//! 2. a Fiduccia–Mattheyses-style refinement (C. M. Fiduccia and R. M. Mattheyses,
+//!    *A linear-time heuristic for improving network partitions*, DAC 1982):
+//!    single flips and Kernighan–Lin pair swaps (B. W. Kernighan and S. Lin, *An
+//!    efficient heuristic procedure for partitioning graphs*, Bell Syst. Tech. J.
+//!    49, 1970) that keep the need satisfied, with seeded perturbation restarts;
+//! 3. an exact depth-first branch and bound over the candidates, whose bound is
+//!    the cut already decided, plus for each undecided VM the cheaper of its two
+//!    sides toward decided ones, plus a fractional min-knapsack term (Dantzig's
+//!    LP bound) for the need still uncovered. It proves optimality on small inputs
+//!    (tens of candidates) and, when the budget runs out, still yields a valid
+//!    lower bound: the least bound of the subtrees left unexplored.
+//!
+//! Everything is pure: the inventory arrives as plain numbers ([`Cluster`]), and
+//! the work is counted in [`Budget`] units, so a selection is reproducible.
+
+use std::fmt;
+
+use convoy_model::Graph;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{Budget, Control, StopReason};
+
+/// Where a vertex of the graph stands before the selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An unpinned VM in the private site: it may be chosen.
+    Movable,
+    /// Stays in the private site whatever happens: a pinned VM, or a peer
+    /// outside the inventory that lives on-premise.
+    Stays,
+    /// Already in the cloud (a VM on a cloud node, a cloud service): edges to it
+    /// are cut while the other end stays and healed when it moves.
+    InCloud,
+}
+
+/// One vertex of the graph as the selection sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// Index of the node it runs on (into [`Cluster::nodes`]), if any.
+    pub node: Option<usize>,
+    /// Virtual CPUs it frees when it leaves its node.
+    pub vcpus: u64,
+    /// Memory it frees when it leaves its node, MiB.
+    pub memory_mib: u64,
+    /// Whether it may move.
+    pub role: Role,
+}
+
+/// A hypervisor node's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capacity {
+    /// Physical CPUs offered to guests.
+    pub vcpus: u64,
+    /// Memory offered to guests, MiB.
+    pub memory_mib: u64,
+}
+
+/// The inputs of [`select`]: the graph plus the inventory as plain numbers.
+#[derive(Debug, Clone)]
+pub struct Cluster<'g> {
+    /// Communication graph, weights in bytes/s.
+    pub graph: &'g Graph,
+    /// One entry per graph vertex, by index.
+    pub machines: Vec<Machine>,
+    /// Node capacities, by node index (used by [`Measure::Headroom`]).
+    pub nodes: Vec<Capacity>,
+}
+
+/// How an amount to free is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Measure {
+    /// The VMs moved off the nodes total at least the amount ("free 32 vCPUs").
+    #[default]
+    Released,
+    /// After the move the nodes have at least the amount unallocated: capacity
+    /// minus what the VMs left on them use ("make room for a 32-vCPU guest").
+    Headroom,
+}
+
+/// Free at least `vcpus` and `memory_mib` on a set of nodes, counted together
+/// (a site is the set of its nodes; for "each of these nodes" give one
+/// requirement per node).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FreeCapacity {
+    /// Node indices.
+    pub nodes: Vec<usize>,
+    /// vCPUs to free.
+    pub vcpus: u64,
+    /// Memory to free, MiB.
+    pub memory_mib: u64,
+    /// Released by the movers, or headroom after the move.
+    pub measure: Measure,
+}
+
+/// What the operator needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Need {
+    /// Nodes to empty: every VM on them moves.
+    pub evacuate: Vec<usize>,
+    /// Capacity to free; all must hold.
+    pub free: Vec<FreeCapacity>,
+    /// Move at most this much in total (forced evacuations included), if set.
+    /// Without a limit the least cut may move more than asked — a tightly knit
+    /// group is cheapest moved whole — so an operator who wants to move little
+    /// says how little here.
+    pub max_moved: Option<Capacity>,
+}
+
+/// Options of [`select`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectOptions {
+    /// Seed of the refinement's perturbations.
+    pub seed: u64,
+    /// Work units for the whole search (heuristic and branch and bound).
+    pub effort: u64,
+    /// Also consider movable VMs on nodes the need does not name, when taking
+    /// them along lowers the cut ("companions"). Off by default: the operator
+    /// asked for room on some nodes, not for a wider move.
+    pub companions: bool,
+}
+
+impl Default for SelectOptions {
+    fn default() -> Self {
+        SelectOptions {
+            seed: 0,
+            effort: 20_000_000,
+            companions: false,
+        }
+    }
+}
+
+/// Capacity freed toward one requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Freed {
+    /// vCPUs moved off the requirement's nodes.
+    pub vcpus: u64,
+    /// Memory moved off the requirement's nodes, MiB.
+    pub memory_mib: u64,
+    /// Unallocated vCPUs on those nodes after the move (capacity − what stays; may be negative when overcommitted).
+    pub headroom_vcpus: i64,
+    /// Unallocated memory on those nodes after the move, MiB (may be negative).
+    pub headroom_memory_mib: i64,
+}
+
+/// The chosen VMs and what they achieve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    /// Vertices to move, ascending.
+    pub moved: Vec<usize>,
+    /// Permanent cut: total weight of edges between the cloud side (movers and
+    /// [`Role::InCloud`] vertices) and the private side.
+    pub cut: f64,
+    /// A proven lower bound on the cut of every selection that meets the need.
+    pub lower_bound: f64,
+    /// Whether `cut` is proven minimal.
+    pub optimal: bool,
+    /// Per requirement of [`Need::free`], in order.
+    pub freed: Vec<Freed>,
+    /// Total vCPUs moved.
+    pub moved_vcpus: u64,
+    /// Total memory moved, MiB.
+    pub moved_memory_mib: u64,
+    /// Why the search stopped early, if it did.
+    pub stopped: Option<StopReason>,
+}
+
+/// Why no selection exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectError {
+    /// A node to evacuate hosts a VM that may not move.
+    PinnedOnEvacuatedNode {
+        /// The vertex.
+        vm: usize,
+        /// Its node.
+        node: usize,
+    },
+    /// Even moving every movable VM on its nodes does not free enough.
+    Infeasible {
+        /// Index into [`Need::free`].
+        requirement: usize,
+        /// vCPUs missing.
+        short_vcpus: u64,
+        /// Memory missing, MiB.
+        short_memory_mib: u64,
+    },
+    /// No selection meets the need within [`Need::max_moved`].
+    OverLimit {
+        /// True when the search proved that none exists; false when it ran
+        /// out of effort before finding one.
+        proven: bool,
+    },
+    /// The inputs do not fit together (lengths, indices).
+    BadInput(String),
+}
+
+impl fmt::Display for SelectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SelectError::PinnedOnEvacuatedNode { vm, node } => write!(
+                f,
+                "node {node} cannot be evacuated: VM {vm} on it is pinned or may not move"
+            ),
+            SelectError::Infeasible {
+                requirement,
+                short_vcpus,
+                short_memory_mib,
+            } => write!(
+                f,
+                "requirement {requirement} cannot be met even moving every movable VM: \
+                 short by {short_vcpus} vCPUs and {short_memory_mib} MiB"
+            ),
+            SelectError::OverLimit { proven: true } => {
+                write!(f, "no selection meets the need within the move limit")
+            }
+            SelectError::OverLimit { proven: false } => write!(
+                f,
+                "no selection within the move limit was found with the effort given"
+            ),
+            SelectError::BadInput(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for SelectError {}
+
+/// A requirement reduced to "the movers among `members` release at least this much".
+#[derive(Debug, Clone)]
+struct Req {
+    /// Per vertex: whether it counts toward this requirement.
+    member: Vec<bool>,
+    vcpus: u64,
+    memory: u64,
+}
+
+/// The problem in the solver's terms.
+struct Problem<'g> {
+    graph: &'g Graph,
+    machines: &'g [Machine],
+    /// Vertices on the cloud side whatever happens: in-cloud peers and forced movers.
+    fixed_in: Vec<bool>,
+    /// Candidates (movable, not forced), ascending.
+    candidates: Vec<usize>,
+    is_candidate: Vec<bool>,
+    reqs: Vec<Req>,
+    /// Total (vCPUs, MiB) that may move.
+    limit: (u64, u64),
+}
+
+impl Problem<'_> {
+    /// Total moved with the cloud side `side`.
+    fn moved_total(&self, side: &[bool]) -> (u64, u64) {
+        let (mut c, mut m) = (0u64, 0u64);
+        for (v, mach) in self.machines.iter().enumerate() {
+            if side[v] && mach.role == Role::Movable {
+                c += mach.vcpus;
+                m += mach.memory_mib;
+            }
+        }
+        (c, m)
+    }
+
+    fn within_limit(&self, side: &[bool]) -> bool {
+        let (c, m) = self.moved_total(side);
+        c <= self.limit.0 && m <= self.limit.1
+    }
+
+    /// Cut of the cloud side `fixed_in ∪ s` (`s[v]` for candidates).
+    fn cut(&self, side: &[bool]) -> f64 {
+        self.graph
+            .edges()
+            .filter(|&(u, v, _)| side[u] != side[v])
+            .map(|e| e.2)
+            .sum::<f64>()
+            // An empty sum is -0.0; report +0.0.
+            + 0.0
+    }
+
+    /// What the movers of the cloud side `side` release toward requirement `r`.
+    fn released(&self, r: &Req, side: &[bool]) -> (u64, u64) {
+        let (mut c, mut m) = (0u64, 0u64);
+        for (v, mach) in self.machines.iter().enumerate() {
+            if side[v] && r.member[v] && mach.role == Role::Movable {
+                c += mach.vcpus;
+                m += mach.memory_mib;
+            }
+        }
+        (c, m)
+    }
+
+    /// How much the requirement `r` still lacks with the cloud side `side`.
+    fn deficit(&self, r: &Req, side: &[bool]) -> (u64, u64) {
+        let (c, m) = self.released(r, side);
+        (r.vcpus.saturating_sub(c), r.memory.saturating_sub(m))
+    }
+
+    fn feasible(&self, side: &[bool]) -> bool {
+        self.reqs.iter().all(|r| self.deficit(r, side) == (0, 0))
+    }
+}
+
+/// Chooses the VMs to move so that `need` is met with the least permanent cut.
+///
+/// Returns the selection, or why none exists: a pinned VM on a node to
+/// evacuate, or a requirement that cannot be met even by moving every movable VM
+/// on its nodes (with the shortfall). Deterministic in the inputs, the seed and
+/// the effort; [`Control::should_stop`] may cut it short (the result is then
+/// still valid, with `optimal == false`).
+pub fn select(
+    cluster: &Cluster<'_>,
+    need: &Need,
+    options: &SelectOptions,
+    control: &dyn Control,
+) -> Result<Selection, SelectError> {
+    let graph = cluster.graph;
+    let n = graph.n();
+    let machines = &cluster.machines;
+    if machines.len() != n {
+        return Err(SelectError::BadInput(format!(
+            "{} machines for a graph of {n} vertices",
+            machines.len()
+        )));
+    }
+    let node_count = cluster.nodes.len();
+    let bad_node = |k: usize| SelectError::BadInput(format!("node index {k} out of range"));
+    for m in machines {
+        if let Some(k) = m.node {
+            if k >= node_count {
+                return Err(bad_node(k));
+            }
+        }
+    }
+    let mut evacuated = vec![false; node_count];
+    for &k in &need.evacuate {
+        *evacuated.get_mut(k).ok_or_else(|| bad_node(k))? = true;
+    }
+    let mut named = evacuated.clone();
+    let mut reqs = Vec::with_capacity(need.free.len());
+    for f in &need.free {
+        let mut on = vec![false; node_count];
+        for &k in &f.nodes {
+            *on.get_mut(k).ok_or_else(|| bad_node(k))? = true;
+            named[k] = true;
+        }
+        let member: Vec<bool> = machines
+            .iter()
+            .map(|m| m.node.is_some_and(|k| on[k]))
+            .collect();
+        let (mut vcpus, mut memory) = (f.vcpus, f.memory_mib);
+        if f.measure == Measure::Headroom {
+            // Headroom H after the move is capacity − used + released, so the
+            // movers must release at least H − (capacity − used).
+            let cap_c: u64 = f.nodes.iter().map(|&k| cluster.nodes[k].vcpus).sum();
+            let cap_m: u64 = f.nodes.iter().map(|&k| cluster.nodes[k].memory_mib).sum();
+            let used_c: u64 = (0..n)
+                .filter(|&v| member[v])
+                .map(|v| machines[v].vcpus)
+                .sum();
+            let used_m: u64 = (0..n)
+                .filter(|&v| member[v])
+                .map(|v| machines[v].memory_mib)
+                .sum();
+            vcpus = (vcpus as i128 - (cap_c as i128 - used_c as i128)).max(0) as u64;
+            memory = (memory as i128 - (cap_m as i128 - used_m as i128)).max(0) as u64;
+        }
+        reqs.push(Req {
+            member,
+            vcpus,
+            memory,
+        });
+    }
+
+    let mut fixed_in = vec![false; n];
+    let mut is_candidate = vec![false; n];
+    for (v, m) in machines.iter().enumerate() {
+        match m.role {
+            Role::InCloud => fixed_in[v] = true,
+            Role::Stays => {
+                if let Some(k) = m.node.filter(|&k| evacuated[k]) {
+                    return Err(SelectError::PinnedOnEvacuatedNode { vm: v, node: k });
+                }
+            }
+            Role::Movable => {
+                let node = m.node.filter(|&k| k < node_count);
+                if node.is_some_and(|k| evacuated[k]) {
+                    fixed_in[v] = true;
+                } else if options.companions || node.is_some_and(|k| named[k]) {
+                    is_candidate[v] = true;
+                }
+            }
+        }
+    }
+    // Requirements already covered by forced movers or unreachable even with all.
+    for (i, r) in reqs.iter().enumerate() {
+        let (mut c, mut m) = (0u64, 0u64);
+        for (mach, _) in machines
+            .iter()
+            .zip(&r.member)
+            .filter(|(mach, &member)| member && mach.role == Role::Movable)
+        {
+            c += mach.vcpus;
+            m += mach.memory_mib;
+        }
+        if c < r.vcpus || m < r.memory {
+            return Err(SelectError::Infeasible {
+                requirement: i,
+                short_vcpus: r.vcpus.saturating_sub(c),
+                short_memory_mib: r.memory.saturating_sub(m),
+            });
+        }
+    }
+    let candidates: Vec<usize> = (0..n).filter(|&v| is_candidate[v]).collect();
+    let problem = Problem {
+        graph,
+        machines,
+        fixed_in,
+        candidates,
+        is_candidate,
+        reqs,
+        limit: need
+            .max_moved
+            .map_or((u64::MAX, u64::MAX), |c| (c.vcpus, c.memory_mib)),
+    };
+    if !problem.within_limit(&problem.fixed_in) {
+        return Err(SelectError::OverLimit { proven: true });
+    }
+
+    let mut budget = Budget::new(options.effort.max(1), control);
+    // Heuristic first (half the effort at most), then the exact search with the rest.
+    let mut child = budget.child(options.effort / 2);
+    let mut side = heuristic(&problem, options.seed, &mut child);
+    budget.absorb(child);
+    let mut found = problem.feasible(&side) && problem.within_limit(&side);
+    let mut best = if found {
+        problem.cut(&side)
+    } else {
+        f64::INFINITY
+    };
+    let (proved, open_min) =
+        branch_and_bound(&problem, &mut side, &mut best, &mut found, &mut budget);
+    if !found {
+        return Err(SelectError::OverLimit { proven: proved });
+    }
+    tidy(&problem, &mut side);
+    let cut = problem.cut(&side);
+    let lower_bound = if proved { cut } else { open_min.min(cut) } + 0.0;
+
+    let moved: Vec<usize> = (0..n)
+        .filter(|&v| side[v] && machines[v].role == Role::Movable)
+        .collect();
+    let freed = need
+        .free
+        .iter()
+        .zip(&problem.reqs)
+        .map(|(f, r)| {
+            let (mut fc, mut fm, mut uc, mut um) = (0u64, 0u64, 0u64, 0u64);
+            for v in 0..n {
+                if r.member[v] {
+                    if side[v] && machines[v].role == Role::Movable {
+                        fc += machines[v].vcpus;
+                        fm += machines[v].memory_mib;
+                    } else {
+                        uc += machines[v].vcpus;
+                        um += machines[v].memory_mib;
+                    }
+                }
+            }
+            let cap_c: u64 = f.nodes.iter().map(|&k| cluster.nodes[k].vcpus).sum();
+            let cap_m: u64 = f.nodes.iter().map(|&k| cluster.nodes[k].memory_mib).sum();
+            Freed {
+                vcpus: fc,
+                memory_mib: fm,
+                headroom_vcpus: cap_c as i64 - uc as i64,
+                headroom_memory_mib: cap_m as i64 - um as i64,
+            }
+        })
+        .collect();
+    Ok(Selection {
+        moved_vcpus: moved.iter().map(|&v| machines[v].vcpus).sum(),
+        moved_memory_mib: moved.iter().map(|&v| machines[v].memory_mib).sum(),
+        moved,
+        cut,
+        lower_bound,
+        optimal: proved,
+        freed,
+        stopped: budget.stopped(),
+    })
+}
+
+/// Weight from each vertex to the cloud side.
+fn weight_to_side(p: &Problem<'_>, side: &[bool]) -> Vec<f64> {
+    (0..p.graph.n())
+        .map(|v| {
+            p.graph
+                .neighbors(v)
+                .iter()
+                .zip(p.graph.neighbor_weights(v))
+                .filter(|(&u, _)| side[u as usize])
+                .map(|(_, &w)| w)
+                .sum()
+        })
+        .collect()
+}
+
+/// Local-search state: the cloud side, each vertex's weight toward it, and
+/// what each requirement still has in hand beyond its need.
+struct State<'p, 'g> {
+    p: &'p Problem<'g>,
+    side: Vec<bool>,
+    to_in: Vec<f64>,
+    wdeg: Vec<f64>,
+    /// Per requirement: released − needed (vCPUs, memory); negative = deficit.
+    slack: Vec<(i128, i128)>,
+    /// Total moved (vCPUs, MiB).
+    total: (u64, u64),
+}
+
+impl<'p, 'g> State<'p, 'g> {
+    fn new(p: &'p Problem<'g>, side: Vec<bool>) -> Self {
+        let to_in = weight_to_side(p, &side);
+        let wdeg = (0..p.graph.n())
+            .map(|v| p.graph.neighbor_weights(v).iter().sum())
+            .collect();
+        let slack = p
+            .reqs
+            .iter()
+            .map(|r| {
+                let (c, m) = p.released(r, &side);
+                (c as i128 - r.vcpus as i128, m as i128 - r.memory as i128)
+            })
+            .collect();
+        let total = p.moved_total(&side);
+        State {
+            p,
+            side,
+            to_in,
+            wdeg,
+            slack,
+            total,
+        }
+    }
+
+    /// Change of the cut if `v` switches side.
+    fn gain(&self, v: usize) -> f64 {
+        let to_out = self.wdeg[v] - self.to_in[v];
+        if self.side[v] {
+            self.to_in[v] - to_out
+        } else {
+            to_out - self.to_in[v]
+        }
+    }
+
+    fn feasible(&self) -> bool {
+        self.slack.iter().all(|&(c, m)| c >= 0 && m >= 0)
+    }
+
+    /// Whether adding `v` to the cloud side keeps the total within the limit.
+    fn can_add(&self, v: usize) -> bool {
+        let m = &self.p.machines[v];
+        self.total.0 + m.vcpus <= self.p.limit.0 && self.total.1 + m.memory_mib <= self.p.limit.1
+    }
+
+    /// Whether removing `v` from the cloud side keeps every requirement met.
+    fn can_remove(&self, v: usize) -> bool {
+        let m = &self.p.machines[v];
+        self.p.reqs.iter().zip(&self.slack).all(|(r, &(c, mm))| {
+            !r.member[v] || (c >= m.vcpus as i128 && mm >= m.memory_mib as i128)
+        })
+    }
+
+    fn flip(&mut self, v: usize) {
+        let into = !self.side[v];
+        self.side[v] = into;
+        let g = self.p.graph;
+        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
+            if into {
+                self.to_in[u as usize] += w;
+            } else {
+                self.to_in[u as usize] -= w;
+            }
+        }
+        let m = &self.p.machines[v];
+        if into {
+            self.total.0 += m.vcpus;
+            self.total.1 += m.memory_mib;
+        } else {
+            self.total.0 -= m.vcpus;
+            self.total.1 -= m.memory_mib;
+        }
+        for (r, s) in self.p.reqs.iter().zip(&mut self.slack) {
+            if r.member[v] {
+                let sign = if into { 1 } else { -1 };
+                s.0 += sign * m.vcpus as i128;
+                s.1 += sign * m.memory_mib as i128;
+            }
+        }
+    }
+
+    /// How much of the outstanding deficits `v` would cover, in [0, 2 × reqs].
+    fn coverage(&self, v: usize) -> f64 {
+        let m = &self.p.machines[v];
+        let mut c = 0.0;
+        for (r, &(sc, sm)) in self.p.reqs.iter().zip(&self.slack) {
+            if r.member[v] {
+                if sc < 0 {
+                    c += (m.vcpus as f64 / (-sc) as f64).min(1.0);
+                }
+                if sm < 0 {
+                    c += (m.memory_mib as f64 / (-sm) as f64).min(1.0);
+                }
+            }
+        }
+        c
+    }
+
+    fn cut(&self) -> f64 {
+        self.p.cut(&self.side)
+    }
+}
+
+/// Tolerance on cut comparisons, relative to the graph's total weight, so that
+/// rounding never makes the search cycle or prune a truly better set.
+fn tolerance(g: &Graph) -> f64 {
+    1e-12 * g.total_weight().max(1.0)
+}
+
+/// Greedy start, then refinement with seeded perturbations; returns a side
+/// vector that meets the need.
+fn heuristic(p: &Problem<'_>, seed: u64, budget: &mut Budget<'_>) -> Vec<bool> {
+    let n = p.graph.n();
+    let eps = tolerance(p.graph);
+    let mut st = State::new(p, p.fixed_in.clone());
+    let k = p.candidates.len() as u64 + 1;
+    // Greedy: while a requirement lacks, add the candidate that covers the most
+    // outstanding need per unit of cut increase (cut decreases first).
+    while !st.feasible() {
+        budget.spend(k);
+        let mut pick: Option<(usize, (u8, f64))> = None;
+        for &v in &p.candidates {
+            if st.side[v] || !st.can_add(v) {
+                continue;
+            }
+            let cov = st.coverage(v);
+            if cov <= 0.0 {
+                continue;
+            }
+            let g = st.gain(v);
+            let key = if g < 0.0 { (0, g / cov) } else { (1, g / cov) };
+            match pick {
+                Some((_, best)) if key >= best => {}
+                _ => pick = Some((v, key)),
+            }
+        }
+        // Without a limit some candidate always covers (checked up front); with
+        // one the greedy may get stuck, and the exact search takes over.
+        let Some((v, _)) = pick else {
+            return st.side;
+        };
+        st.flip(v);
+    }
+    refine(&mut st, eps, budget);
+    let mut best_side = st.side.clone();
+    let mut best = st.cut();
+
+    // Perturbation restarts: add a few random candidates and drop a few
+    // removable movers, refine, keep the best.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let movable: Vec<usize> = p.candidates.clone();
+    if movable.is_empty() {
+        return best_side;
+    }
+    let mut rounds = 0;
+    while !budget.is_stopped() && rounds < 64 {
+        rounds += 1;
+        let mut trial = State::new(p, best_side.clone());
+        let kicks = 1 + rng.gen_range(0..movable.len().min(4));
+        for _ in 0..kicks {
+            let &v = movable.choose(&mut rng).expect("non-empty");
+            if (!trial.side[v] && trial.can_add(v)) || (trial.side[v] && trial.can_remove(v)) {
+                trial.flip(v);
+            }
+        }
+        if !trial.feasible() {
+            continue;
+        }
+        refine(&mut trial, eps, budget);
+        let c = trial.cut();
+        if c < best - eps {
+            best = c;
+            best_side = trial.side.clone();
+        }
+        budget.spend(n as u64 / 8 + 1);
+    }
+    best_side
+}
+
+/// Flips and pair swaps that lower the cut and keep the need met, until none is
+/// left or the budget ends.
+fn refine(st: &mut State<'_, '_>, eps: f64, budget: &mut Budget<'_>) {
+    let p = st.p;
+    loop {
+        let mut improved = false;
+        // Single flips.
+        for &v in &p.candidates {
+            if !budget.spend(1 + p.graph.degree(v) as u64) {
+                return;
+            }
+            let allowed = if st.side[v] {
+                st.can_remove(v)
+            } else {
+                st.can_add(v)
+            };
+            if st.gain(v) < -eps && allowed {
+                st.flip(v);
+                improved = true;
+            }
+        }
+        if improved {
+            continue;
+        }
+        // Swaps: a mover out, an outsider in (Kernighan–Lin), for pairs where
+        // the swap keeps every requirement met.
+        let ins: Vec<usize> = p
+            .candidates
+            .iter()
+            .copied()
+            .filter(|&v| st.side[v])
+            .collect();
+        let outs: Vec<usize> = p
+            .candidates
+            .iter()
+            .copied()
+            .filter(|&v| !st.side[v])
+            .collect();
+        'outer: for &u in &ins {
+            let gu = st.gain(u);
+            for &v in &outs {
+                if !budget.spend(1) {
+                    return;
+                }
+                let w = p.graph.weight(u, v).unwrap_or(0.0);
+                let delta = gu + st.gain(v) + 2.0 * w;
+                if delta < -eps && swap_keeps_need(st, u, v) {
+                    st.flip(u);
+                    st.flip(v);
+                    improved = true;
+                    break 'outer;
+                }
+            }
+        }
+        if !improved {
+            return;
+        }
+    }
+}
+
+fn swap_keeps_need(st: &State<'_, '_>, out: usize, into: usize) -> bool {
+    let (a, b) = (&st.p.machines[out], &st.p.machines[into]);
+    if st.total.0 - a.vcpus + b.vcpus > st.p.limit.0
+        || st.total.1 - a.memory_mib + b.memory_mib > st.p.limit.1
+    {
+        return false;
+    }
+    st.p.reqs.iter().zip(&st.slack).all(|(r, &(c, m))| {
+        let mut c = c;
+        let mut m = m;
+        if r.member[out] {
+            c -= a.vcpus as i128;
+            m -= a.memory_mib as i128;
+        }
+        if r.member[into] {
+            c += b.vcpus as i128;
+            m += b.memory_mib as i128;
+        }
+        c >= 0 && m >= 0
+    })
+}
+
+/// Drops movers whose removal keeps the need met and does not raise the cut:
+/// of two selections with the same cut, the one that moves less is better.
+fn tidy(p: &Problem<'_>, side: &mut Vec<bool>) {
+    let eps = tolerance(p.graph);
+    let mut st = State::new(p, std::mem::take(side));
+    loop {
+        let mut changed = false;
+        // Largest first, so that what is left over is as small as possible.
+        let mut movers: Vec<usize> = p
+            .candidates
+            .iter()
+            .copied()
+            .filter(|&v| st.side[v])
+            .collect();
+        movers.sort_by_key(|&v| {
+            (
+                std::cmp::Reverse(p.machines[v].vcpus),
+                std::cmp::Reverse(p.machines[v].memory_mib),
+                v,
+            )
+        });
+        for v in movers {
+            if st.gain(v) <= eps && st.can_remove(v) {
+                st.flip(v);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    *side = st.side;
+}
+
+/// Depth-first branch and bound over the candidates. `side` holds the
+/// incumbent (updated in place) and `best` its cut. Returns whether the search
+/// finished (the incumbent is optimal) and the least lower bound of the subtrees
+/// left unexplored when it did not.
+fn branch_and_bound(
+    p: &Problem<'_>,
+    side: &mut Vec<bool>,
+    best: &mut f64,
+    found: &mut bool,
+    budget: &mut Budget<'_>,
+) -> (bool, f64) {
+    let n = p.graph.n();
+    // Branch on heavy candidates first: their side decides most of the cut.
+    let mut order = p.candidates.clone();
+    let wdeg: Vec<f64> = (0..n)
+        .map(|v| p.graph.neighbor_weights(v).iter().sum())
+        .collect();
+    order.sort_by(|&a, &b| wdeg[b].total_cmp(&wdeg[a]).then(a.cmp(&b)));
+    let mut bb = Bnb {
+        p,
+        order,
+        state: vec![Side::Undecided; n],
+        to_in: vec![0.0; n],
+        to_out: vec![0.0; n],
+        decided_cut: 0.0,
+        have: vec![(0, 0); p.reqs.len()],
+        potential: vec![(0, 0); p.reqs.len()],
+        total: p.moved_total(&p.fixed_in),
+        best: *best,
+        best_side: None,
+        open_min: f64::INFINITY,
+        eps: tolerance(p.graph),
+        scratch: Vec::new(),
+    };
+    for v in 0..n {
+        if !p.is_candidate[v] {
+            bb.state[v] = if p.fixed_in[v] { Side::In } else { Side::Out };
+        }
+    }
+    for v in 0..n {
+        for (&u, &w) in p.graph.neighbors(v).iter().zip(p.graph.neighbor_weights(v)) {
+            match bb.state[u as usize] {
+                Side::In => bb.to_in[v] += w,
+                Side::Out => bb.to_out[v] += w,
+                Side::Undecided => {}
+            }
+        }
+    }
+    bb.decided_cut = p
+        .graph
+        .edges()
+        .filter(|&(u, v, _)| {
+            bb.state[u] != Side::Undecided
+                && bb.state[v] != Side::Undecided
+                && bb.state[u] != bb.state[v]
+        })
+        .map(|e| e.2)
+        .sum();
+    for (i, r) in p.reqs.iter().enumerate() {
+        for v in 0..n {
+            if !r.member[v] || p.machines[v].role != Role::Movable {
+                continue;
+            }
+            let m = &p.machines[v];
+            match bb.state[v] {
+                Side::In => {
+                    bb.have[i].0 += m.vcpus;
+                    bb.have[i].1 += m.memory_mib;
+                }
+                Side::Undecided => {
+                    bb.potential[i].0 += m.vcpus;
+                    bb.potential[i].1 += m.memory_mib;
+                }
+                Side::Out => {}
+            }
+        }
+    }
+    let finished = bb.search(0, budget);
+    if let Some(s) = bb.best_side.take() {
+        *side = s;
+        *best = bb.best;
+        *found = true;
+    }
+    (finished, bb.open_min)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    In,
+    Out,
+    Undecided,
+}
+
+struct Bnb<'p, 'g> {
+    p: &'p Problem<'g>,
+    order: Vec<usize>,
+    state: Vec<Side>,
+    /// Weight from each vertex to decided vertices on each side.
+    to_in: Vec<f64>,
+    to_out: Vec<f64>,
+    decided_cut: f64,
+    /// Per requirement: released by decided movers, and still available from undecided.
+    have: Vec<(u64, u64)>,
+    potential: Vec<(u64, u64)>,
+    /// Total moved by decided movers (vCPUs, MiB).
+    total: (u64, u64),
+    best: f64,
+    best_side: Option<Vec<bool>>,
+    open_min: f64,
+    eps: f64,
+    scratch: Vec<(f64, u64)>,
+}
+
+impl Bnb<'_, '_> {
+    /// Lower bound of the subtree at `depth` (candidates `order[depth..]` undecided),
+    /// or `None` when no completion meets the need.
+    fn bound(&mut self, depth: usize) -> Option<f64> {
+        let p = self.p;
+        if self.total.0 > p.limit.0 || self.total.1 > p.limit.1 {
+            return None;
+        }
+        for (i, r) in p.reqs.iter().enumerate() {
+            if self.have[i].0 + self.potential[i].0 < r.vcpus
+                || self.have[i].1 + self.potential[i].1 < r.memory
+            {
+                return None;
+            }
+        }
+        let rest = &self.order[depth..];
+        let mut lb = self.decided_cut;
+        for &v in rest {
+            lb += self.to_in[v].min(self.to_out[v]);
+        }
+        // Fractional min-knapsack for each outstanding resource of each
+        // requirement: covering the deficit costs at least the cheapest
+        // penalties (extra cut of going in rather than to the cheaper side)
+        // per unit of resource. Any one of them is a valid addition; take the largest.
+        let mut extra: f64 = 0.0;
+        for (i, r) in p.reqs.iter().enumerate() {
+            for resource in 0..2 {
+                let (have, need) = if resource == 0 {
+                    (self.have[i].0, r.vcpus)
+                } else {
+                    (self.have[i].1, r.memory)
+                };
+                if have >= need {
+                    continue;
+                }
+                let mut deficit = need - have;
+                self.scratch.clear();
+                for &v in rest {
+                    if !r.member[v] {
+                        continue;
+                    }
+                    let size = if resource == 0 {
+                        p.machines[v].vcpus
+                    } else {
+                        p.machines[v].memory_mib
+                    };
+                    if size == 0 {
+                        continue;
+                    }
+                    let penalty = (self.to_out[v] - self.to_in[v]).max(0.0);
+                    self.scratch.push((penalty, size));
+                }
+                self.scratch.sort_by(|a, b| {
+                    (a.0 * b.1 as f64)
+                        .total_cmp(&(b.0 * a.1 as f64))
+                        .then(b.1.cmp(&a.1))
+                });
+                let mut cost = 0.0;
+                for &(pen, size) in &self.scratch {
+                    if deficit == 0 {
+                        break;
+                    }
+                    if size <= deficit {
+                        cost += pen;
+                        deficit -= size;
+                    } else {
+                        cost += pen * deficit as f64 / size as f64;
+                        deficit = 0;
+                    }
+                }
+                extra = extra.max(cost);
+            }
+        }
+        Some(lb + extra)
+    }
+
+    fn set(&mut self, v: usize, s: Side) {
+        let g = self.p.graph;
+        let sign = if s == Side::Undecided { -1.0 } else { 1.0 };
+        let old = self.state[v];
+        let effective = if s == Side::Undecided { old } else { s };
+        // Cut contribution of v toward the decided vertices.
+        let contrib = if effective == Side::In {
+            self.to_out[v]
+        } else {
+            self.to_in[v]
+        };
+        self.decided_cut += sign * contrib;
+        for (&u, &w) in g.neighbors(v).iter().zip(g.neighbor_weights(v)) {
+            if effective == Side::In {
+                self.to_in[u as usize] += sign * w;
+            } else {
+                self.to_out[u as usize] += sign * w;
+            }
+        }
+        let m = &self.p.machines[v];
+        if s == Side::In {
+            self.total.0 += m.vcpus;
+            self.total.1 += m.memory_mib;
+        } else if s == Side::Undecided && old == Side::In {
+            self.total.0 -= m.vcpus;
+            self.total.1 -= m.memory_mib;
+        }
+        for (i, r) in self.p.reqs.iter().enumerate() {
+            if !r.member[v] {
+                continue;
+            }
+            if s == Side::Undecided {
+                self.potential[i].0 += m.vcpus;
+                self.potential[i].1 += m.memory_mib;
+                if old == Side::In {
+                    self.have[i].0 -= m.vcpus;
+                    self.have[i].1 -= m.memory_mib;
+                }
+            } else {
+                self.potential[i].0 -= m.vcpus;
+                self.potential[i].1 -= m.memory_mib;
+                if s == Side::In {
+                    self.have[i].0 += m.vcpus;
+                    self.have[i].1 += m.memory_mib;
+                }
+            }
+        }
+        self.state[v] = s;
+    }
+
+    /// Explores the subtree at `depth`; returns false if the budget stopped it.
+    fn search(&mut self, depth: usize, budget: &mut Budget<'_>) -> bool {
+        let Some(lb) = self.bound(depth) else {
+            return true;
+        };
+        if lb >= self.best - self.eps {
+            return true;
+        }
+        if !budget.spend(1 + (self.order.len() - depth) as u64) {
+            self.open_min = self.open_min.min(lb);
+            return false;
+        }
+        if depth == self.order.len() {
+            // Feasible (the bound checked it) and better than the incumbent.
+            self.best = self.decided_cut;
+            self.best_side = Some(self.state.iter().map(|&s| s == Side::In).collect());
+            return true;
+        }
+        let v = self.order[depth];
+        // Cheaper side first, so good incumbents come early.
+        let first = if self.to_out[v] < self.to_in[v] {
+            Side::Out
+        } else {
+            Side::In
+        };
+        let second = if first == Side::In {
+            Side::Out
+        } else {
+            Side::In
+        };
+        let mut complete = true;
+        for s in [first, second] {
+            if budget.is_stopped() {
+                // The parent's bound is a bound of this unexplored child.
+                self.open_min = self.open_min.min(lb);
+                complete = false;
+                continue;
+            }
+            self.set(v, s);
+            complete &= self.search(depth + 1, budget);
+            self.set(v, Side::Undecided);
+        }
+        complete
+    }
+}
+
+/// The permanent cut of moving `moved` (plus the [`Role::InCloud`] vertices):
+/// the total weight of edges with exactly one end on the cloud side.
+pub fn permanent_cut(cluster: &Cluster<'_>, moved: &[usize]) -> f64 {
+    let mut side: Vec<bool> = cluster
+        .machines
+        .iter()
+        .map(|m| m.role == Role::InCloud)
+        .collect();
+    for &v in moved {
+        if let Some(s) = side.get_mut(v) {
+            *s = true;
+        }
+    }
+    cluster
+        .graph
+        .edges()
+        .filter(|&(u, v, _)| side[u] != side[v])
+        .map(|e| e.2)
+        .sum::<f64>()
+        // An empty sum is -0.0; report +0.0.
+        + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoControl;
+
+    fn cluster<'g>(g: &'g Graph, nodes: &[usize], vcpus: &[u64]) -> Cluster<'g> {
+        Cluster {
+            graph: g,
+            machines: nodes
+                .iter()
+                .zip(vcpus)
+                .map(|(&k, &c)| Machine {
+                    node: Some(k),
+                    vcpus: c,
+                    memory_mib: 1024 * c,
+                    role: Role::Movable,
+                })
+                .collect(),
+            nodes: vec![
+                Capacity {
+                    vcpus: 8,
+                    memory_mib: 8192
+                };
+                2
+            ],
+        }
+    }
+
+    #[test]
+    fn moves_the_loosely_attached_vm() {
+        // Path 0-1-2 on node 0, 3 on node 1; 0 talks to 3 on node 1 heavily.
+        let mut b = convoy_model::GraphBuilder::new();
+        for v in ["a", "b", "c", "d"] {
+            b.add_vertex(v);
+        }
+        b.add_edge("a", "b", 5.0).unwrap();
+        b.add_edge("b", "c", 1.0).unwrap();
+        b.add_edge("a", "d", 100.0).unwrap();
+        let g = b.build();
+        let c = cluster(&g, &[0, 0, 0, 1], &[2, 2, 2, 2]);
+        let need = Need {
+            free: vec![FreeCapacity {
+                nodes: vec![0],
+                vcpus: 2,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let s = select(&c, &need, &SelectOptions::default(), &NoControl).unwrap();
+        assert_eq!(s.moved, vec![2]);
+        assert_eq!(s.cut, 1.0);
+        assert!(s.optimal);
+        assert_eq!(s.lower_bound, 1.0);
+    }
+
+    #[test]
+    fn headroom_accounts_for_what_is_already_free() {
+        let g = Graph::from_edges(3, &[]);
+        // Node 0: capacity 8, used 6 → 2 already free; headroom 4 needs 2 released.
+        let c = cluster(&g, &[0, 0, 0], &[2, 2, 2]);
+        let need = Need {
+            free: vec![FreeCapacity {
+                nodes: vec![0],
+                vcpus: 4,
+                measure: Measure::Headroom,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let s = select(&c, &need, &SelectOptions::default(), &NoControl).unwrap();
+        assert_eq!(s.moved.len(), 1);
+        assert_eq!(s.freed[0].headroom_vcpus, 4);
+    }
+}
