@@ -589,7 +589,8 @@ pub(crate) enum Combine {
 /// problems", ACM Computing Surveys 2002).
 ///
 /// Returns a best order (local indices), or `None` when `n` exceeds
-/// [`EXACT_MAX`] or the budget runs out.
+/// [`EXACT_MAX`] or the budget cannot pay for the `2n · 2^n` units it needs
+/// (then nothing is spent), or the caller interrupts it.
 pub(crate) fn subset_dp(
     arr: &Arr,
     combine: Combine,
@@ -601,6 +602,11 @@ pub(crate) fn subset_dp(
     }
     if n == 0 {
         return Some(Vec::new());
+    }
+    // Both passes spend n units per subset: do not start what cannot finish,
+    // so that a failed attempt leaves the budget to the heuristics.
+    if budget.remaining() < (2 * n as u64) << n {
+        return None;
     }
     let with_stay = combine == Combine::Max;
     let full = (1usize << n) - 1;

@@ -178,6 +178,71 @@ impl<'a> State<'a> {
     }
 }
 
+/// Work units per vertex that the annealer may spend at most.
+const ANNEAL_UNITS_PER_VERTEX: u64 = 20_000;
+
+/// Simulated annealing on random insertions within the window (Petit 2003
+/// found annealing the strongest of his MinLA heuristics): geometric cooling
+/// from a temperature at which a typical uphill move is accepted with
+/// probability 1/e down to a thousandth of it, over as many steps as the
+/// budget pays for. Leaves the best layout seen in `st`.
+fn anneal(st: &mut State<'_>, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) {
+    let n = st.arr.n();
+    let reach = WINDOW.min(n - 1);
+    // A move scans |i − j| positions: reach / 2 on average.
+    let step_cost = (reach / 2 + 2) as u64;
+    let steps = budget.remaining() / step_cost;
+    if steps < 10 * n as u64 {
+        return;
+    }
+    let pick = |st: &mut State<'_>, rng: &mut ChaCha8Rng| {
+        let v = rng.gen_range(0..n);
+        let i = st.pos[v];
+        let j = rng.gen_range(i.saturating_sub(reach)..=(i + reach).min(n - 1));
+        let mut delta = 0.0;
+        if j != i {
+            st.scan(v, j.min(i), j.max(i), &mut |k, d| {
+                if k == j {
+                    delta = d;
+                }
+            });
+        }
+        (v, i, j, delta)
+    };
+    let mut uphill = (0.0, 0u32);
+    for _ in 0..200 {
+        let (_, _, _, d) = pick(st, rng);
+        if d > 0.0 {
+            uphill = (uphill.0 + d, uphill.1 + 1);
+        }
+    }
+    if uphill.1 == 0 {
+        return;
+    }
+    let t0 = uphill.0 / uphill.1 as f64;
+    let cooling = (1e-3f64).powf(1.0 / steps as f64);
+    let mut temp = t0;
+    let mut best = (st.value, st.order.clone());
+    for _ in 0..steps {
+        let (v, i, j, delta) = pick(st, rng);
+        if !budget.spend(i.abs_diff(j) as u64 + 2) {
+            break;
+        }
+        temp *= cooling;
+        if j != i && (delta <= 0.0 || rng.gen::<f64>() < (-delta / temp).exp()) {
+            st.apply(v, j);
+            st.value += delta;
+            if st.value < best.0 - 1e-12 * best.0.abs() {
+                best.0 = st.value;
+                best.1.clone_from(&st.order);
+            }
+        }
+    }
+    if best.0 < st.value {
+        *st = State::new(st.arr, best.1);
+    }
+}
+
 /// Improves `order` (local indices, a permutation) for the stretch within `budget`.
 pub(crate) fn improve(
     arr: &Arr,
@@ -197,6 +262,15 @@ pub(crate) fn improve(
     };
     let mut queued = vec![true; n];
     let mut log = Vec::new();
+    st.descend(&mut queue, &mut queued, &mut log, budget);
+
+    // Half of the budget (within a cap per vertex) anneals, then the best
+    // layout seen is polished again.
+    let mut child = budget.child((budget.remaining() / 2).min(ANNEAL_UNITS_PER_VERTEX * n as u64));
+    anneal(&mut st, rng, &mut child);
+    budget.absorb(child);
+    let mut queue: VecDeque<usize> = (0..n).collect();
+    queued.iter_mut().for_each(|q| *q = true);
     st.descend(&mut queue, &mut queued, &mut log, budget);
 
     // Iterated local search: a few random insertions, repair, keep if not worse.
