@@ -25,6 +25,7 @@ pub mod error;
 pub mod exec;
 pub mod journal;
 pub mod mover;
+pub mod qemu;
 pub mod qmp;
 pub mod state;
 
@@ -36,4 +37,7 @@ pub use error::{BackendError, JournalError, MigrateError};
 pub use exec::{ExecBackend, ExecCommand};
 pub use journal::{Entry, Journal, Transition};
 pub use mover::{Mover, Recovered};
+pub use qemu::{
+    Accel, DiskConfig, MachineConfig, MigrationSettings, QemuBackend, QemuHost, RamLoad,
+};
 pub use state::{State, Step};

@@ -1,0 +1,1048 @@
+//! The `qemu` backend: live migration between QEMU processes, driven over QMP.
+//!
+//! A [`QemuHost`] owns the QEMU processes of one hypervisor host (a runtime
+//! directory holding each VM's QMP socket, pid file, log and, for the
+//! destination, its disk image and the addresses it listens on). The
+//! [`QemuBackend`] moves a VM from a source host to a destination host:
+//!
+//! - **prepare**: starts the destination with the source's machine
+//!   configuration, paused (`-S`) and `-incoming defer`; with a disk, creates
+//!   an empty image of the same size and exports it over NBD
+//!   (`nbd-server-start`, `block-export-add`); then `migrate-incoming` on tcp
+//!   (port chosen by QEMU, read back from `query-migrate`);
+//! - **transfer**: storage first (`blockdev-mirror` of the disk to the NBD
+//!   export, until the job is ready), then memory (`migrate-set-capabilities`
+//!   auto-converge, `migrate-set-parameters` max-bandwidth and
+//!   downtime-limit, `migrate`), following `query-migrate` for progress
+//!   (bytes transferred and remaining, dirty rate, expected downtime); when it
+//!   completes the source is paused and the mirror is completed
+//!   (`block-job-cancel` on a ready mirror leaves both images identical);
+//! - **cutover**: stops the NBD server (before `cont`, or the destination
+//!   reports a permission conflict on the disk node), resumes the destination,
+//!   then `quit`s the source — never before the source is paused, so the
+//!   guest runs in one place at every instant;
+//! - **rollback**: `migrate_cancel`, cancels the mirror, kills the destination
+//!   and removes its image, and resumes the source if it was paused.
+//!
+//! Every step is safe to rerun after a crash of the mover: `transfer` follows
+//! a migration already in flight instead of starting another, and `observe`
+//! reads `query-status` and `query-migrate` on both sides.
+//!
+//! The accelerator is detected, not assumed ([`Accel::detect`]): KVM only when
+//! /dev/kvm can be opened and the host is not itself a virtual machine (nested
+//! KVM is slower than TCG for these guests), else TCG.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Read};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::backend::{
+    Backend, Move, Observation, Presence, StepContext, TransferProgress, TransferStatus,
+};
+use crate::error::BackendError;
+use crate::qmp::{Qmp, QmpError};
+
+/// The block node name of a VM's disk (its format node), the same on both sides.
+pub const DISK_NODE: &str = "disk0";
+const MIRROR_JOB: &str = "convoy-mirror-disk0";
+const NBD_NODE: &str = "convoy-nbd-disk0";
+const EXPORT_ID: &str = "convoy-export-disk0";
+/// QEMU's largest accepted max-bandwidth is about 2^61 bytes/s; 1 TiB/s means
+/// "no limit" (QEMU's default would otherwise cap migration at 128 MiB/s).
+const UNLIMITED_BANDWIDTH: u64 = 1 << 40;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How QEMU runs guest code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    /// Hardware virtualisation.
+    Kvm,
+    /// QEMU's software translator.
+    Tcg,
+}
+
+impl Accel {
+    /// `CONVOY_QEMU_ACCEL=kvm|tcg` if set; otherwise KVM when /dev/kvm opens
+    /// read-write and the CPU does not report running under a hypervisor
+    /// (nested KVM is too slow), else TCG.
+    pub fn detect() -> Accel {
+        match std::env::var("CONVOY_QEMU_ACCEL").as_deref() {
+            Ok("kvm") => return Accel::Kvm,
+            Ok("tcg") => return Accel::Tcg,
+            _ => {}
+        }
+        let kvm = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok();
+        let nested = fs::read_to_string("/proc/cpuinfo")
+            .map(|c| {
+                c.lines().any(|l| {
+                    l.starts_with("flags") && l.split_whitespace().any(|f| f == "hypervisor")
+                })
+            })
+            .unwrap_or(true);
+        if kvm && !nested {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+/// A VM's disk image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskConfig {
+    /// The image file.
+    pub path: PathBuf,
+    /// Its format: `raw` or `qcow2`.
+    pub format: String,
+}
+
+/// Data placed in guest RAM at first boot (`-device loader,…,force-raw=on`):
+/// initial content, given to the source only, since the destination's RAM
+/// comes from the migration stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RamLoad {
+    /// The file.
+    pub file: PathBuf,
+    /// The guest-physical address.
+    pub addr: u64,
+}
+
+/// What QEMU needs to run a VM; the destination is started with the same
+/// configuration, so that the migration stream fits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineConfig {
+    /// Machine type (`q35`, `pc`).
+    pub machine: String,
+    /// Guest memory, MiB.
+    pub memory_mib: u64,
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// The disk, if it has one (moved by mirroring).
+    pub disk: Option<DiskConfig>,
+    /// A kernel to boot directly.
+    pub kernel: Option<PathBuf>,
+    /// Its initramfs.
+    pub initrd: Option<PathBuf>,
+    /// Its command line.
+    pub append: Option<String>,
+    /// Initial RAM content (source only).
+    pub ram_loads: Vec<RamLoad>,
+    /// More arguments, given to both sides.
+    pub extra_args: Vec<String>,
+}
+
+impl MachineConfig {
+    /// A diskless, firmware-only machine with `memory_mib` MiB and `vcpus` CPUs.
+    pub fn new(memory_mib: u64, vcpus: u32) -> MachineConfig {
+        MachineConfig {
+            machine: "q35".into(),
+            memory_mib,
+            vcpus: vcpus.max(1),
+            disk: None,
+            kernel: None,
+            initrd: None,
+            append: None,
+            ram_loads: Vec::new(),
+            extra_args: Vec::new(),
+        }
+    }
+
+    /// The command-line arguments, less the ones that depend on the host
+    /// (sockets, incoming mode).
+    fn args(&self, accel: Accel, incoming: bool, disk_path: Option<&Path>) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "-machine".into(),
+            self.machine.clone(),
+            "-accel".into(),
+            accel.as_str().into(),
+            "-m".into(),
+            self.memory_mib.to_string(),
+            "-smp".into(),
+            self.vcpus.to_string(),
+            "-nodefaults".into(),
+            "-no-user-config".into(),
+            "-display".into(),
+            "none".into(),
+        ];
+        if let (Some(d), Some(path)) = (&self.disk, disk_path) {
+            a.push("-blockdev".into());
+            a.push(format!(
+                "driver=file,filename={},node-name={DISK_NODE}-file",
+                path.display()
+            ));
+            a.push("-blockdev".into());
+            a.push(format!(
+                "driver={},file={DISK_NODE}-file,node-name={DISK_NODE}",
+                d.format
+            ));
+            a.push("-device".into());
+            a.push(format!(
+                "virtio-blk-pci,drive={DISK_NODE},id={DISK_NODE}-dev"
+            ));
+        }
+        for (flag, v) in [("-kernel", &self.kernel), ("-initrd", &self.initrd)] {
+            if let Some(p) = v {
+                a.push(flag.into());
+                a.push(p.display().to_string());
+            }
+        }
+        if let Some(s) = &self.append {
+            a.push("-append".into());
+            a.push(s.clone());
+        }
+        if !incoming {
+            for l in &self.ram_loads {
+                a.push("-device".into());
+                a.push(format!(
+                    "loader,file={},addr={:#x},force-raw=on",
+                    l.file.display(),
+                    l.addr
+                ));
+            }
+        }
+        a.extend(self.extra_args.iter().cloned());
+        if incoming {
+            a.extend(["-S".into(), "-incoming".into(), "defer".into()]);
+        }
+        a
+    }
+}
+
+struct Proc {
+    child: Child,
+}
+
+/// The QEMU processes of one hypervisor host, in a runtime directory.
+/// Processes it started are killed when it is dropped.
+pub struct QemuHost {
+    name: String,
+    dir: PathBuf,
+    binary: PathBuf,
+    accel: Accel,
+    address: IpAddr,
+    procs: Mutex<HashMap<String, Proc>>,
+}
+
+impl std::fmt::Debug for QemuHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QemuHost")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .field("accel", &self.accel)
+            .finish()
+    }
+}
+
+/// The QEMU binary: `CONVOY_QEMU` if set, else `qemu-system-x86_64`.
+pub fn qemu_binary() -> PathBuf {
+    std::env::var_os("CONVOY_QEMU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
+}
+
+impl QemuHost {
+    /// A host named `name` keeping its files in `dir` (created if needed),
+    /// listening on 127.0.0.1, with the detected accelerator.
+    pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>) -> io::Result<QemuHost> {
+        let dir = dir.into();
+        fs::create_dir_all(&dir)?;
+        Ok(QemuHost {
+            name: name.into(),
+            dir,
+            binary: qemu_binary(),
+            accel: Accel::detect(),
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            procs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Uses `accel` instead of the detected one.
+    pub fn with_accel(mut self, accel: Accel) -> QemuHost {
+        self.accel = accel;
+        self
+    }
+
+    /// Listens for incoming migrations and NBD on `address` (reachable from
+    /// the source host).
+    pub fn with_address(mut self, address: IpAddr) -> QemuHost {
+        self.address = address;
+        self
+    }
+
+    /// Runs `binary` instead of `qemu-system-x86_64`.
+    pub fn with_binary(mut self, binary: impl Into<PathBuf>) -> QemuHost {
+        self.binary = binary.into();
+        self
+    }
+
+    /// The host's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The accelerator in use.
+    pub fn accel(&self) -> Accel {
+        self.accel
+    }
+
+    /// The runtime directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The QMP socket of `vm`.
+    pub fn qmp_path(&self, vm: &str) -> PathBuf {
+        self.dir.join(format!("{vm}.qmp"))
+    }
+
+    fn file(&self, vm: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{vm}.{ext}"))
+    }
+
+    /// The pid of `vm`'s QEMU process, if this host started it and it runs.
+    pub fn pid(&self, vm: &str) -> Option<u32> {
+        let mut procs = lock(&self.procs);
+        let p = procs.get_mut(vm)?;
+        match p.child.try_wait() {
+            Ok(None) => Some(p.child.id()),
+            _ => None,
+        }
+    }
+
+    /// Starts `vm`; `incoming`: paused and waiting for a migration, with the
+    /// disk image at `disk_path` (the destination's own copy).
+    pub fn launch(
+        &self,
+        vm: &str,
+        config: &MachineConfig,
+        incoming: bool,
+        disk_path: Option<&Path>,
+    ) -> Result<(), BackendError> {
+        self.kill(vm);
+        let qmp = self.qmp_path(vm);
+        let _ = fs::remove_file(&qmp);
+        let log_path = self.file(vm, "log");
+        let log = fs::File::create(&log_path)
+            .map_err(|e| BackendError::io(format!("creating {}", log_path.display()), e))?;
+        let disk = disk_path
+            .map(Path::to_path_buf)
+            .or_else(|| config.disk.as_ref().map(|d| d.path.clone()));
+        let mut cmd = Command::new(&self.binary);
+        cmd.arg("-name")
+            .arg(format!("guest={vm},debug-threads=on"))
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()))
+            .arg("-pidfile")
+            .arg(self.file(vm, "pid"))
+            .args(config.args(self.accel, incoming, disk.as_deref()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = cmd.spawn().map_err(|source| BackendError::Spawn {
+            program: self.binary.display().to_string(),
+            source,
+        })?;
+        lock(&self.procs).insert(vm.to_string(), Proc { child });
+        // Wait for the QMP socket, or for QEMU to give up.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(q) = Qmp::connect(&qmp, Duration::from_secs(5)) {
+                drop(q);
+                return Ok(());
+            }
+            let exited = {
+                let mut procs = lock(&self.procs);
+                match procs.get_mut(vm) {
+                    Some(p) => !matches!(p.child.try_wait(), Ok(None)),
+                    None => true,
+                }
+            };
+            if exited || Instant::now() > deadline {
+                self.kill(vm);
+                return Err(BackendError::Process(format!(
+                    "QEMU for {vm} on {} did not start: {}",
+                    self.name,
+                    tail(&log_path)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A fresh QMP session with `vm`'s QEMU.
+    pub fn qmp(&self, vm: &str) -> Result<Qmp, QmpError> {
+        Qmp::connect(&self.qmp_path(vm), crate::qmp::DEFAULT_TIMEOUT)
+    }
+
+    /// `vm`'s run state as QEMU reports it (`running`, `paused`, `inmigrate`,
+    /// `postmigrate`, …), or None when no QEMU answers for it.
+    pub fn run_state(&self, vm: &str) -> Option<String> {
+        let mut q = self.qmp(vm).ok()?;
+        let st = q.execute("query-status", Value::Null).ok()?;
+        st.get("status").and_then(Value::as_str).map(str::to_string)
+    }
+
+    /// Whether and how `vm` runs here.
+    pub fn presence(&self, vm: &str) -> Presence {
+        match self.run_state(vm).as_deref() {
+            None => Presence::Absent,
+            Some("running") => Presence::Running,
+            Some("inmigrate") => Presence::Incoming,
+            Some(_) => Presence::Paused,
+        }
+    }
+
+    /// Stops `vm`'s QEMU at once (SIGKILL) if this host started it; returns
+    /// whether there was one.
+    pub fn kill(&self, vm: &str) -> bool {
+        let p = lock(&self.procs).remove(vm);
+        match p {
+            Some(mut p) => {
+                let _ = p.child.kill();
+                let _ = p.child.wait();
+                let _ = fs::remove_file(self.qmp_path(vm));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Asks `vm`'s QEMU to quit, and kills it if it has not within 10 s.
+    pub fn quit(&self, vm: &str) {
+        if let Ok(mut q) = self.qmp(vm) {
+            let _ = q.execute("quit", Value::Null);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.pid(vm).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill(vm);
+    }
+}
+
+impl Drop for QemuHost {
+    fn drop(&mut self) {
+        let names: Vec<String> = lock(&self.procs).keys().cloned().collect();
+        for vm in names {
+            self.kill(&vm);
+        }
+    }
+}
+
+fn tail(path: &Path) -> String {
+    let mut s = String::new();
+    if let Ok(mut f) = fs::File::open(path) {
+        let _ = f.read_to_string(&mut s);
+    }
+    let s = s.trim();
+    let cut = s.len().saturating_sub(2000);
+    let cut = (cut..=s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
+    if s.is_empty() {
+        "no output".into()
+    } else {
+        s[cut..].to_string()
+    }
+}
+
+/// Migration parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MigrationSettings {
+    /// Bandwidth cap for memory and storage copies, bytes/s (None: no cap).
+    pub max_bandwidth: Option<u64>,
+    /// The longest acceptable pause at switchover, ms (QEMU's default: 300).
+    pub downtime_limit_ms: Option<u64>,
+    /// Throttle the guest's CPUs when the copy does not converge.
+    pub auto_converge: bool,
+    /// How often `query-migrate` is polled.
+    pub poll_interval: Duration,
+}
+
+impl Default for MigrationSettings {
+    fn default() -> MigrationSettings {
+        MigrationSettings {
+            max_bandwidth: None,
+            downtime_limit_ms: None,
+            auto_converge: true,
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Where the destination listens, kept in its runtime directory so that a
+/// restarted mover finds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Listening {
+    migrate_uri: String,
+    nbd: Option<(String, u16)>,
+    disk: Option<PathBuf>,
+}
+
+/// The `qemu` backend: moves VMs from one [`QemuHost`] to another.
+pub struct QemuBackend {
+    source: Arc<QemuHost>,
+    dest: Arc<QemuHost>,
+    machines: Mutex<HashMap<String, MachineConfig>>,
+    settings: Mutex<MigrationSettings>,
+}
+
+impl QemuBackend {
+    /// Moves VMs from `source` to `dest`.
+    pub fn new(source: Arc<QemuHost>, dest: Arc<QemuHost>) -> QemuBackend {
+        QemuBackend {
+            source,
+            dest,
+            machines: Mutex::new(HashMap::new()),
+            settings: Mutex::new(MigrationSettings::default()),
+        }
+    }
+
+    /// The source host.
+    pub fn source(&self) -> &Arc<QemuHost> {
+        &self.source
+    }
+
+    /// The destination host.
+    pub fn dest(&self) -> &Arc<QemuHost> {
+        &self.dest
+    }
+
+    /// The settings used by transfers started from now on.
+    pub fn set_settings(&self, settings: MigrationSettings) {
+        *lock(&self.settings) = settings;
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> MigrationSettings {
+        lock(&self.settings).clone()
+    }
+
+    /// Records `vm`'s machine configuration (what the source runs). A VM
+    /// without one gets a firmware-only machine sized from the inventory.
+    pub fn register(&self, vm: &str, config: MachineConfig) {
+        lock(&self.machines).insert(vm.to_string(), config);
+    }
+
+    /// Starts `vm` on the source host with `config`, and records the config.
+    pub fn start_source(&self, vm: &str, config: MachineConfig) -> Result<(), BackendError> {
+        self.source.launch(vm, &config, false, None)?;
+        self.register(vm, config);
+        Ok(())
+    }
+
+    fn machine(&self, mv: &Move) -> MachineConfig {
+        lock(&self.machines)
+            .get(mv.name())
+            .cloned()
+            .unwrap_or_else(|| MachineConfig::new(mv.vm.memory_mib, mv.vm.vcpus))
+    }
+
+    fn listening_path(&self, vm: &str) -> PathBuf {
+        self.dest.file(vm, "listen.json")
+    }
+
+    fn listening(&self, vm: &str) -> Result<Listening, BackendError> {
+        let p = self.listening_path(vm);
+        let text = fs::read_to_string(&p).map_err(|e| {
+            BackendError::Process(format!(
+                "{vm} has no prepared destination ({}: {e})",
+                p.display()
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| BackendError::Protocol(format!("{}: {e}", p.display())))
+    }
+
+    fn disk_size(&self, vm: &str) -> Result<u64, BackendError> {
+        let mut q = self.source.qmp(vm)?;
+        let nodes = q.execute("query-named-block-nodes", json!({"flat": true}))?;
+        nodes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|n| n.get("node-name").and_then(Value::as_str) == Some(DISK_NODE))
+            .and_then(|n| n.pointer("/image/virtual-size").and_then(Value::as_u64))
+            .ok_or_else(|| BackendError::Process(format!("{vm}: no block node {DISK_NODE}")))
+    }
+
+    /// Completes (or, with `force`, aborts) the disk mirror and removes the
+    /// NBD client node on the source. Safe when there is none.
+    fn finish_mirror(&self, q: &mut Qmp, force: bool) -> Result<(), BackendError> {
+        if mirror_job(q)?.is_some() {
+            // On a ready mirror, block-job-cancel completes the job without
+            // pivoting: the source keeps its image, identical to the target.
+            ignore_missing(q.execute(
+                "block-job-cancel",
+                json!({"device": MIRROR_JOB, "force": force}),
+            ))?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while mirror_job(q)?.is_some() {
+                if Instant::now() > deadline {
+                    return Err(BackendError::Process("the disk mirror did not stop".into()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let has_nbd_node = q
+            .execute("query-named-block-nodes", json!({"flat": true}))?
+            .as_array()
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|n| n.get("node-name").and_then(Value::as_str) == Some(NBD_NODE))
+            });
+        if has_nbd_node {
+            ignore_missing(q.execute("blockdev-del", json!({"node-name": NBD_NODE})))?;
+        }
+        Ok(())
+    }
+
+    /// Copies the disk to the destination's NBD export; returns when the
+    /// mirror is ready (in sync, and kept in sync by QEMU from then on).
+    fn mirror_disk(
+        &self,
+        q: &mut Qmp,
+        nbd: &(String, u16),
+        settings: &MigrationSettings,
+        ctx: &StepContext<'_>,
+    ) -> Result<(), BackendError> {
+        if mirror_job(q)?.is_none() {
+            let has_node = q
+                .execute("query-named-block-nodes", json!({"flat": true}))?
+                .as_array()
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|n| n.get("node-name").and_then(Value::as_str) == Some(NBD_NODE))
+                });
+            if !has_node {
+                q.execute(
+                    "blockdev-add",
+                    json!({
+                        "driver": "nbd",
+                        "node-name": NBD_NODE,
+                        "server": {"type": "inet", "host": nbd.0, "port": nbd.1.to_string()},
+                        "export": DISK_NODE,
+                    }),
+                )?;
+            }
+            let mut args = json!({
+                "job-id": MIRROR_JOB,
+                "device": DISK_NODE,
+                "target": NBD_NODE,
+                "sync": "full",
+            });
+            if let Some(bw) = settings.max_bandwidth {
+                args["speed"] = json!(bw);
+            }
+            q.execute("blockdev-mirror", args)?;
+        }
+        loop {
+            if ctx.is_cancelled() {
+                return Err(BackendError::Cancelled);
+            }
+            let Some(job) = mirror_job(q)? else {
+                return Err(BackendError::Migration(
+                    "the disk mirror stopped before it was in sync".into(),
+                ));
+            };
+            let off = job.get("offset").and_then(Value::as_u64).unwrap_or(0);
+            let len = job.get("len").and_then(Value::as_u64).unwrap_or(0);
+            ctx.progress(TransferProgress {
+                phase: Some("storage".into()),
+                sent: off,
+                remaining: Some(len.saturating_sub(off)),
+                total: Some(len),
+                ..TransferProgress::default()
+            });
+            if job.get("ready").and_then(Value::as_bool) == Some(true) {
+                return Ok(());
+            }
+            if let Some(err) = job.get("error").and_then(Value::as_str) {
+                return Err(BackendError::Migration(format!("disk mirror: {err}")));
+            }
+            std::thread::sleep(settings.poll_interval);
+        }
+    }
+}
+
+fn mirror_job(q: &mut Qmp) -> Result<Option<Value>, BackendError> {
+    let jobs = q.execute("query-block-jobs", Value::Null)?;
+    Ok(jobs.as_array().and_then(|a| {
+        a.iter()
+            .find(|j| j.get("device").and_then(Value::as_str) == Some(MIRROR_JOB))
+            .cloned()
+    }))
+}
+
+/// A command whose target is already gone has nothing left to do.
+fn ignore_missing(r: Result<Value, QmpError>) -> Result<(), BackendError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(QmpError::Command { class, .. }) if class == "DeviceNotFound" => Ok(()),
+        Err(QmpError::Command { desc, .. })
+            if desc.contains("not found")
+                || desc.contains("No such")
+                || desc.contains("not running") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn migration_status(q: &mut Qmp) -> Result<(String, Value), BackendError> {
+    let info = q.execute("query-migrate", Value::Null)?;
+    let status = info
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("none")
+        .to_string();
+    Ok((status, info))
+}
+
+fn is_active(status: &str) -> bool {
+    matches!(
+        status,
+        "setup" | "active" | "pre-switchover" | "device" | "wait-unplug" | "cancelling"
+    ) || status.starts_with("postcopy")
+}
+
+fn progress_of(info: &Value) -> TransferProgress {
+    let ram = |k: &str| info.pointer(&format!("/ram/{k}")).and_then(Value::as_u64);
+    let page = ram("page-size").unwrap_or(4096);
+    TransferProgress {
+        phase: Some("memory".into()),
+        sent: ram("transferred").unwrap_or(0),
+        remaining: ram("remaining"),
+        total: ram("total"),
+        dirty_rate: ram("dirty-pages-rate").map(|r| r.saturating_mul(page)),
+        expected_downtime_ms: info.get("expected-downtime").and_then(Value::as_u64),
+    }
+}
+
+fn free_port(ip: IpAddr) -> Result<u16, BackendError> {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| BackendError::io(format!("finding a free port on {ip}"), e))
+}
+
+impl Backend for QemuBackend {
+    fn kind(&self) -> &'static str {
+        "qemu"
+    }
+
+    fn prepare(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
+        let vm = mv.name();
+        let config = self.machine(mv);
+        // A rerun replaces whatever a previous, interrupted prepare left.
+        self.dest.kill(vm);
+        let _ = fs::remove_file(self.listening_path(vm));
+        let disk = match &config.disk {
+            Some(d) => {
+                let size = self.disk_size(vm)?;
+                let path = self.dest.file(vm, &d.format);
+                let _ = fs::remove_file(&path);
+                let out = Command::new("qemu-img")
+                    .args(["create", "-q", "-f", &d.format])
+                    .arg(&path)
+                    .arg(size.to_string())
+                    .output()
+                    .map_err(|source| BackendError::Spawn {
+                        program: "qemu-img".into(),
+                        source,
+                    })?;
+                if !out.status.success() {
+                    return Err(BackendError::Process(format!(
+                        "qemu-img create {}: {}",
+                        path.display(),
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+        self.dest.launch(vm, &config, true, disk.as_deref())?;
+        let mut q = self.dest.qmp(vm)?;
+        let host = self.dest.address.to_string();
+        let nbd = if disk.is_some() {
+            let port = free_port(self.dest.address)?;
+            q.execute(
+                "nbd-server-start",
+                json!({"addr": {"type": "inet", "data": {"host": host, "port": port.to_string()}}}),
+            )?;
+            q.execute(
+                "block-export-add",
+                json!({"type": "nbd", "id": EXPORT_ID, "node-name": DISK_NODE,
+                       "name": DISK_NODE, "writable": true}),
+            )?;
+            Some((host.clone(), port))
+        } else {
+            None
+        };
+        // Port 0: QEMU picks a free port, which query-migrate reports.
+        q.execute("migrate-incoming", json!({"uri": format!("tcp:{host}:0")}))?;
+        let (_, info) = migration_status(&mut q)?;
+        let port = info
+            .get("socket-address")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(|s| s.get("port"))
+            .and_then(|p| {
+                p.as_str()
+                    .map(str::to_string)
+                    .or_else(|| p.as_u64().map(|n| n.to_string()))
+            })
+            .ok_or_else(|| {
+                BackendError::Protocol(format!("the destination did not report its port: {info}"))
+            })?;
+        let listening = Listening {
+            migrate_uri: format!("tcp:{host}:{port}"),
+            nbd,
+            disk,
+        };
+        let text = serde_json::to_string(&listening).expect("plain data encodes");
+        fs::write(self.listening_path(vm), text)
+            .map_err(|e| BackendError::io("writing the destination's addresses", e))?;
+        Ok(())
+    }
+
+    fn transfer(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
+        let vm = mv.name();
+        let settings = self.settings();
+        let listening = self.listening(vm)?;
+        let mut q = self.source.qmp(vm)?;
+        let (status, _) = migration_status(&mut q)?;
+        if status == "completed" && self.source.run_state_q(&mut q).as_deref() != Some("running") {
+            return self.finish_mirror(&mut q, false);
+        }
+        if !is_active(&status) {
+            if let Some(nbd) = &listening.nbd {
+                self.mirror_disk(&mut q, nbd, &settings, ctx)?;
+            }
+            q.execute(
+                "migrate-set-capabilities",
+                json!({"capabilities": [
+                    {"capability": "auto-converge", "state": settings.auto_converge},
+                ]}),
+            )?;
+            let mut params = json!({
+                "max-bandwidth": settings.max_bandwidth.unwrap_or(UNLIMITED_BANDWIDTH),
+            });
+            if let Some(d) = settings.downtime_limit_ms {
+                params["downtime-limit"] = json!(d);
+            }
+            q.execute("migrate-set-parameters", params)?;
+            q.execute("migrate", json!({"uri": listening.migrate_uri}))?;
+        }
+        loop {
+            if ctx.is_cancelled() {
+                let _ = q.execute("migrate_cancel", Value::Null);
+                return Err(BackendError::Cancelled);
+            }
+            let (status, info) = migration_status(&mut q)?;
+            match status.as_str() {
+                "completed" => {
+                    ctx.progress(progress_of(&info));
+                    return self.finish_mirror(&mut q, false);
+                }
+                "failed" => {
+                    let why = info
+                        .get("error-desc")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no reason given");
+                    return Err(BackendError::Migration(why.to_string()));
+                }
+                "cancelled" => return Err(BackendError::Migration("cancelled by QEMU".into())),
+                s if is_active(s) => ctx.progress(progress_of(&info)),
+                other => {
+                    return Err(BackendError::Migration(format!(
+                        "unexpected migration status {other:?}"
+                    )))
+                }
+            }
+            std::thread::sleep(settings.poll_interval);
+        }
+    }
+
+    fn cutover(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
+        let vm = mv.name();
+        let dest_state = self.dest.run_state(vm);
+        if dest_state.as_deref() != Some("running") {
+            // The guest must be stopped at the source before it starts here.
+            if let Ok(mut q) = self.source.qmp(vm) {
+                if self.source.run_state_q(&mut q).as_deref() == Some("running") {
+                    return Err(BackendError::Process(format!(
+                        "{vm} still runs at the source: no cutover"
+                    )));
+                }
+                self.finish_mirror(&mut q, false)?;
+            }
+            let mut d = self.dest.qmp(vm)?;
+            // The destination finishes loading the last state just after the
+            // source reports completion.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match self.dest.run_state_q(&mut d).as_deref() {
+                    Some("inmigrate") if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                    Some("paused") | Some("prelaunch") | Some("postmigrate") => break,
+                    Some("running") => break,
+                    other => {
+                        return Err(BackendError::Process(format!(
+                            "{vm} at the destination is {other:?}, not ready to resume"
+                        )))
+                    }
+                }
+            }
+            if self.listening(vm).map(|l| l.nbd.is_some()).unwrap_or(true) {
+                ignore_missing(d.execute("nbd-server-stop", Value::Null))?;
+            }
+            if self.dest.run_state_q(&mut d).as_deref() != Some("running") {
+                d.execute("cont", Value::Null)?;
+            }
+        }
+        self.source.quit(vm);
+        let _ = fs::remove_file(self.listening_path(vm));
+        Ok(())
+    }
+
+    fn rollback(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
+        let vm = mv.name();
+        if self.dest.run_state(vm).as_deref() == Some("running") {
+            return Err(BackendError::Process(format!(
+                "{vm} already runs at the destination: it cannot be rolled back"
+            )));
+        }
+        let mut q = self.source.qmp(vm).map_err(|e| {
+            BackendError::Process(format!("{vm} does not answer at the source ({e})"))
+        })?;
+        let (status, _) = migration_status(&mut q)?;
+        if is_active(&status) {
+            let _ = q.execute("migrate_cancel", Value::Null);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while is_active(&migration_status(&mut q)?.0) {
+                if Instant::now() > deadline {
+                    return Err(BackendError::Process("the migration did not stop".into()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.finish_mirror(&mut q, true)?;
+        // Only now that the source cannot be switched over is the destination removed.
+        self.dest.kill(vm);
+        if let Ok(l) = self.listening(vm) {
+            if let Some(d) = l.disk {
+                let _ = fs::remove_file(d);
+            }
+        }
+        let _ = fs::remove_file(self.listening_path(vm));
+        if self.source.run_state_q(&mut q).as_deref() != Some("running") {
+            q.execute("cont", Value::Null)?;
+        }
+        Ok(())
+    }
+
+    fn observe(&self, mv: &Move) -> Result<Observation, BackendError> {
+        let vm = mv.name();
+        let source = self.source.presence(vm);
+        let destination = self.dest.presence(vm);
+        let transfer = match self.source.qmp(vm) {
+            Ok(mut q) => match migration_status(&mut q)?.0.as_str() {
+                // QEMU keeps the last migration's status: a completed one is
+                // only this move's if the source stayed paused after it.
+                "completed" if source == Presence::Running => TransferStatus::NotStarted,
+                "completed" => TransferStatus::Completed,
+                "failed" => TransferStatus::Failed,
+                "none" | "cancelled" => TransferStatus::NotStarted,
+                s if is_active(s) => TransferStatus::Active,
+                _ => TransferStatus::Unknown,
+            },
+            Err(_) => TransferStatus::Unknown,
+        };
+        Ok(Observation {
+            source,
+            destination,
+            transfer,
+        })
+    }
+}
+
+impl QemuHost {
+    fn run_state_q(&self, q: &mut Qmp) -> Option<String> {
+        let st = q.execute("query-status", Value::Null).ok()?;
+        st.get("status").and_then(Value::as_str).map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_destination_gets_the_same_machine_but_no_initial_ram_and_waits() {
+        let mut c = MachineConfig::new(64, 2);
+        c.ram_loads.push(RamLoad {
+            file: "/tmp/ram.bin".into(),
+            addr: 0x200_0000,
+        });
+        c.disk = Some(DiskConfig {
+            path: "/src/a.qcow2".into(),
+            format: "qcow2".into(),
+        });
+        let src = c.args(Accel::Tcg, false, Some(Path::new("/src/a.qcow2")));
+        let dst = c.args(Accel::Tcg, true, Some(Path::new("/dst/a.qcow2")));
+        let s = src.join(" ");
+        let d = dst.join(" ");
+        assert!(s.contains("loader,file=/tmp/ram.bin,addr=0x2000000,force-raw=on"));
+        assert!(!d.contains("loader"));
+        assert!(d.ends_with("-S -incoming defer"));
+        assert!(s.contains("-accel tcg -m 64 -smp 2"));
+        assert!(d.contains("filename=/dst/a.qcow2"));
+        assert!(d.contains("driver=qcow2,file=disk0-file,node-name=disk0"));
+        assert_eq!(
+            s.replace("/src/", "/dst/").replace(
+                " -device loader,file=/tmp/ram.bin,addr=0x2000000,force-raw=on",
+                ""
+            ),
+            d.trim_end_matches(" -S -incoming defer")
+        );
+    }
+
+    #[test]
+    fn progress_is_read_from_query_migrate() {
+        let info = json!({"status": "active", "expected-downtime": 42,
+            "ram": {"transferred": 100, "remaining": 50, "total": 200,
+                    "dirty-pages-rate": 3, "page-size": 4096}});
+        let p = progress_of(&info);
+        assert_eq!((p.sent, p.remaining, p.total), (100, Some(50), Some(200)));
+        assert_eq!(p.dirty_rate, Some(3 * 4096));
+        assert_eq!(p.expected_downtime_ms, Some(42));
+        assert!(is_active("postcopy-active") && !is_active("completed") && !is_active("none"));
+    }
+}

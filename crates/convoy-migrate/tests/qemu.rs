@@ -1,0 +1,285 @@
+//! Real-QEMU tests of the `qemu` backend: two QEMU processes on this machine,
+//! firmware-only guests under the detected accelerator. They need
+//! `qemu-system-x86_64` and `qemu-img` (`bash scripts/install-qemu.sh`) and
+//! fail, rather than skip, without them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use convoy_migrate::backend::run_step;
+use convoy_migrate::qemu::qemu_binary;
+use convoy_migrate::{
+    Backend, DiskConfig, Event, Journal, MachineConfig, MigrateError, MigrationSettings, Move,
+    Mover, NoReport, Presence, QemuBackend, QemuHost, RamLoad, State, Step, StepContext,
+};
+use serde_json::json;
+
+const MIB: u64 = 1 << 20;
+const RAM_ADDR: u64 = 0x200_0000;
+
+fn require_qemu() {
+    let ok = Command::new(qemu_binary())
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "{} is missing: these tests need QEMU (run `bash scripts/install-qemu.sh`)",
+        qemu_binary().display()
+    );
+}
+
+fn backend(dir: &Path) -> QemuBackend {
+    require_qemu();
+    let src = QemuHost::new("private", dir.join("src")).unwrap();
+    let dst = QemuHost::new("cloud", dir.join("dst")).unwrap();
+    QemuBackend::new(Arc::new(src), Arc::new(dst))
+}
+
+/// `len` pseudo-random bytes (xorshift64*, seeded): incompressible, and
+/// never mistaken for the zero pages QEMU skips.
+fn random_file(path: &Path, len: u64, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut data = Vec::with_capacity(len as usize);
+    while (data.len() as u64) < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        data.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    data.truncate(len as usize);
+    std::fs::write(path, &data).unwrap();
+    data
+}
+
+fn vm(name: &str, memory_mib: u64) -> convoy_model::Vm {
+    convoy_model::Vm {
+        name: name.into(),
+        site: "private".into(),
+        node: "h1".into(),
+        vcpus: 1,
+        memory_mib,
+        disk_gib: 0,
+        addresses: vec![],
+        dirty_mib_per_s: None,
+        group: None,
+        pinned: false,
+    }
+}
+
+/// A firmware-only guest whose RAM holds `fill` random bytes at 32 MiB.
+fn guest(dir: &Path, name: &str, memory_mib: u64, fill: u64) -> (MachineConfig, Vec<u8>) {
+    let ram = dir.join(format!("{name}-ram.bin"));
+    let data = random_file(&ram, fill, 0x5eed ^ fill);
+    let mut config = MachineConfig::new(memory_mib, 1);
+    config.ram_loads.push(RamLoad {
+        file: ram,
+        addr: RAM_ADDR,
+    });
+    (config, data)
+}
+
+fn pmemsave(host: &QemuHost, vm: &str, size: u64, path: &Path) -> Vec<u8> {
+    let mut q = host.qmp(vm).unwrap();
+    q.execute(
+        "pmemsave",
+        json!({"val": 0, "size": size, "filename": path.display().to_string()}),
+    )
+    .unwrap();
+    drop(q);
+    let data = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    data
+}
+
+fn step(b: &QemuBackend, s: Step, mv: &Move, reporter: &dyn convoy_migrate::Reporter) {
+    let cancel = AtomicBool::new(false);
+    let ctx = StepContext::new(mv.name(), s, 1, reporter, &cancel);
+    run_step(b, s, mv, &ctx).unwrap_or_else(|e| panic!("{s}: {e}"));
+}
+
+#[test]
+fn a_migrated_guest_has_the_same_memory_at_the_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(dir.path());
+    let mem = 64;
+    let (config, data) = guest(dir.path(), "m1", mem, 8 * MIB);
+    b.start_source("m1", config).unwrap();
+    let mv = Move::new(vm("m1", mem), "cloud", "c1");
+    let before = pmemsave(b.source(), "m1", mem * MIB, &dir.path().join("before.bin"));
+    let at = RAM_ADDR as usize;
+    assert!(
+        before[at..at + data.len()] == data[..],
+        "the loader did not fill RAM"
+    );
+
+    let progress = Mutex::new(Vec::new());
+    let reporter = |e: &Event| {
+        if let Event::Progress { progress: p, .. } = e {
+            progress.lock().unwrap().push(p.clone());
+        }
+    };
+    step(&b, Step::Prepare, &mv, &reporter);
+    assert_eq!(b.observe(&mv).unwrap().destination, Presence::Incoming);
+    step(&b, Step::Transfer, &mv, &reporter);
+    let obs = b.observe(&mv).unwrap();
+    assert_eq!(
+        (obs.source, obs.destination),
+        (Presence::Paused, Presence::Paused)
+    );
+
+    // Both paused: the whole of guest RAM must be identical.
+    let src = pmemsave(b.source(), "m1", mem * MIB, &dir.path().join("src.bin"));
+    let dst = pmemsave(b.dest(), "m1", mem * MIB, &dir.path().join("dst.bin"));
+    assert_eq!(src.len(), dst.len());
+    let first_diff = src.iter().zip(&dst).position(|(a, b)| a != b);
+    assert_eq!(first_diff, None, "memory differs");
+    assert!(dst[at..at + data.len()] == data[..]);
+    let last = progress
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .expect("progress was reported");
+    assert!(last.sent >= data.len() as u64, "{last:?}");
+
+    step(&b, Step::Cutover, &mv, &NoReport);
+    let obs = b.observe(&mv).unwrap();
+    assert_eq!(
+        (obs.source, obs.destination),
+        (Presence::Absent, Presence::Running)
+    );
+    assert_eq!(b.source().pid("m1"), None);
+}
+
+#[test]
+fn killing_the_destination_mid_transfer_fails_the_move_at_the_source_then_a_retry_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = Arc::new(backend(dir.path()));
+    let mem = 64;
+    let (config, _) = guest(dir.path(), "k1", mem, 16 * MIB);
+    b.start_source("k1", config).unwrap();
+    // Slow enough (16 MiB at 1 MiB/s) to be killed in the middle.
+    b.set_settings(MigrationSettings {
+        max_bandwidth: Some(MIB),
+        ..MigrationSettings::default()
+    });
+    let armed = Arc::new(AtomicBool::new(true));
+    let killed_at = Arc::new(Mutex::new(None));
+    let reporter = {
+        let dest = b.dest().clone();
+        let armed = armed.clone();
+        let killed_at = killed_at.clone();
+        move |e: &Event| {
+            if let Event::Progress { progress, .. } = e {
+                if progress.sent > 256 * 1024 && armed.swap(false, Ordering::SeqCst) {
+                    *killed_at.lock().unwrap() = Some(progress.clone());
+                    assert!(dest.kill("k1"), "no destination process to kill");
+                }
+            }
+        }
+    };
+    let journal = dir.path().join("journal.db");
+    let mover =
+        Mover::new(Journal::open(&journal).unwrap(), b.clone()).with_reporter(Arc::new(reporter));
+    let mv = Move::new(vm("k1", mem), "cloud", "c1");
+    let err = mover.migrate(&mv).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            MigrateError::Failed {
+                step: Step::Transfer,
+                state: State::Failed,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let killed = killed_at
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("killed mid-transfer");
+    assert!(killed.remaining.unwrap_or(0) > 0, "{killed:?}");
+    let e = mover.entry("k1").unwrap().unwrap();
+    assert_eq!((e.state, e.cleaned), (State::Failed, true));
+    let obs = b.observe(&mv).unwrap();
+    assert_eq!(
+        obs.source,
+        Presence::Running,
+        "the VM keeps running at the source"
+    );
+    assert_eq!(obs.destination, Presence::Absent);
+    assert_eq!(b.dest().pid("k1"), None);
+
+    b.set_settings(MigrationSettings::default());
+    let e = mover.migrate(&mv).unwrap();
+    assert_eq!((e.state, e.attempt), (State::Done, 2));
+    let obs = b.observe(&mv).unwrap();
+    assert_eq!(
+        (obs.source, obs.destination),
+        (Presence::Absent, Presence::Running)
+    );
+    let states: Vec<State> = mover.history("k1").unwrap().iter().map(|t| t.to).collect();
+    use State::*;
+    assert_eq!(
+        states,
+        [
+            Pending,
+            Preparing,
+            Transferring,
+            Failed,
+            Preparing,
+            Transferring,
+            Cutover,
+            Done
+        ]
+    );
+}
+
+#[test]
+fn a_guest_with_a_disk_has_its_storage_mirrored_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(dir.path());
+    let disk: PathBuf = dir.path().join("d1.raw");
+    let content = random_file(&disk, 8 * MIB, 7);
+    let mut config = MachineConfig::new(64, 1);
+    config.disk = Some(DiskConfig {
+        path: disk.clone(),
+        format: "raw".into(),
+    });
+    b.start_source("d1", config).unwrap();
+    let phases = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = phases.clone();
+    let reporter = move |e: &Event| {
+        if let Event::Progress { progress, .. } = e {
+            let mut p = seen.lock().unwrap();
+            let phase = progress.phase.clone().unwrap_or_default();
+            if p.last() != Some(&phase) {
+                p.push(phase);
+            }
+            if p.len() > 2 {
+                panic!("phases out of order: {p:?}");
+            }
+        }
+    };
+    let b = Arc::new(b);
+    let mover =
+        Mover::new(Journal::in_memory().unwrap(), b.clone()).with_reporter(Arc::new(reporter));
+    let mut moved = vm("d1", 64);
+    moved.disk_gib = 1;
+    let e = mover.migrate(&Move::new(moved, "cloud", "c1")).unwrap();
+    assert_eq!(e.state, State::Done);
+    // Stop the destination so that its image is flushed, then compare.
+    b.dest().quit("d1");
+    let copied = std::fs::read(b.dest().dir().join("d1.raw")).unwrap();
+    assert_eq!(copied.len(), content.len());
+    assert!(
+        copied == content,
+        "the destination's disk differs from the source's"
+    );
+    assert_eq!(*phases.lock().unwrap(), ["storage", "memory"]);
+}
