@@ -227,6 +227,7 @@ fn harwell_boeing_published_optima() {
         ("ibm32", 11),
         ("can___24", 5),
         ("pores__1", 7),
+        ("curtis54", 10),
         ("will57", 6),
     ] {
         let Some(g) = hb(name) else { continue };
