@@ -70,8 +70,10 @@ pub fn initial(graph: &Graph) -> Vec<usize> {
 /// proven lower bound). Returns the best order found, never wider than `order`.
 ///
 /// Deterministic: the same graph, order, target, seed and budget give the same
-/// result. One budget unit is about one move evaluation (more for high-degree
-/// vertices); 10⁸ units take a second or two.
+/// result. One budget unit is about half a move evaluation (more for
+/// high-degree vertices); 10⁸ units take about two seconds of one core. The
+/// budget is spent in restarts of about 2·10⁴ units per vertex, so a budget of
+/// a few rounds is where the search pays off.
 pub fn improve(
     graph: &Graph,
     order: &[usize],

@@ -16,20 +16,25 @@
 //! *critical*; when none is left the bandwidth has dropped below `k`, the best
 //! layout is recorded, and `k` moves down to the new bandwidth.
 //!
-//! Moves swap two vertices. Most start from a critical edge and move one of
-//! its ends to a position drawn around the middle of its neighbours' positions
-//! — the "mid(v)" move of the variable neighbourhood search of N. Mladenović,
-//! D. Urošević, D. Pérez-Brito and C. G. García-González, "Variable
-//! neighbourhood search for bandwidth reduction", EJOR 200 (2010), which is
-//! also the target of the node-shift hill climbing of A. Lim, B. Rodrigues and
-//! F. Xiao (2006) — sampling a few partners and keeping the best. The other
-//! moves send an arbitrary vertex to a random position around its middle,
+//! Most moves swap two vertices. The typical one starts from a critical edge
+//! and moves one of its ends to a position drawn around the middle of its
+//! neighbours' positions — the "mid(v)" move of the variable neighbourhood
+//! search of N. Mladenović, D. Urošević, D. Pérez-Brito and C. G.
+//! García-González, "Variable neighbourhood search for bandwidth reduction",
+//! EJOR 200 (2010) — sampling a couple of partners and keeping the better. The
+//! others send an arbitrary vertex to a random position around its middle,
 //! which reshapes the shorter lengths and frees room for the next critical
-//! moves. A swap touches only the edges of its two vertices, so a move is
+//! moves. A swap touches only the edges of its two vertices, so it is
 //! evaluated in O(deg u + deg v) from maintained counts of edges per length and
-//! an indexed set of critical edges. The temperature falls geometrically over a
-//! cycle of a few hundred moves per vertex, then reheats (the layout is kept:
-//! it is never wider than the best plus the slack).
+//! an indexed set of critical edges. A small share of moves are node shifts
+//! (A. Lim, B. Rodrigues and F. Xiao, "Heuristics for matrix bandwidth
+//! reduction", EJOR 174, 2006): a critical end slides toward its middle and
+//! the vertices in between move one step, which fixes a critical edge without
+//! sending a partner to the far end; it costs the degrees of the block.
+//!
+//! The temperature falls geometrically over a cycle of a few hundred moves per
+//! vertex, then reheats; the layout is kept across cycles (it is never wider
+//! than the best plus the slack).
 
 use convoy_model::Graph;
 use rand::Rng;
@@ -61,6 +66,10 @@ pub(super) struct Params {
     pub slack_frac: f64,
     /// Decay length of the weights as a fraction of the bandwidth (at least 1/ln base).
     pub scale_frac: f64,
+    /// Probability of a node-shift move.
+    pub shift: f64,
+    /// Work units of one round, per vertex.
+    pub round_per_vertex: u64,
 }
 
 impl Default for Params {
@@ -69,13 +78,15 @@ impl Default for Params {
             base: 2.0,
             window: 6,
             critical: 0.7,
-            t_start: 2.0,
+            t_start: 4.0,
             t_end: 0.05,
             cycle_per_vertex: 400,
-            samples: 4,
+            samples: 2,
             slack: 2,
             slack_frac: 0.08,
             scale_frac: 0.06,
+            shift: 0.1,
+            round_per_vertex: 20_000,
         }
     }
 }
@@ -125,17 +136,13 @@ impl Layout {
             }
             off.push(adj.len() as u32);
         }
-        let mut pos = vec![0u32; n];
-        for (i, &v) in order.iter().enumerate() {
-            pos[v] = i as u32;
-        }
         let mut layout = Layout {
             off,
             adj,
             crit_at: vec![u32::MAX; ends.len()],
             ends,
-            pos,
-            order: order.iter().map(|&v| v as u32).collect(),
+            pos: vec![0; n],
+            order: vec![0; n],
             count: vec![0; n.max(1)],
             k: 0,
             cap: 0,
@@ -147,16 +154,26 @@ impl Layout {
             slack_frac: params.slack_frac,
             scale_frac: params.scale_frac,
         };
-        for e in 0..layout.ends.len() {
-            let l = layout.len(e);
-            layout.count[l] += 1;
-        }
-        layout.k = (0..layout.count.len())
-            .rev()
-            .find(|&l| layout.count[l] > 0)
-            .unwrap_or(0);
-        layout.rebuild();
+        layout.load(order);
         layout
+    }
+
+    /// Starts over from `order`.
+    fn load(&mut self, order: &[usize]) {
+        for (i, &v) in order.iter().enumerate() {
+            self.pos[v] = i as u32;
+            self.order[i] = v as u32;
+        }
+        self.count.iter_mut().for_each(|c| *c = 0);
+        for e in 0..self.ends.len() {
+            let l = self.len(e);
+            self.count[l] += 1;
+        }
+        self.k = (0..self.count.len())
+            .rev()
+            .find(|&l| self.count[l] > 0)
+            .unwrap_or(0);
+        self.rebuild();
     }
 
     #[inline]
@@ -281,6 +298,12 @@ impl Layout {
                 }
             }
         }
+        self.settle()
+    }
+
+    /// After a move: if no critical edge is left, the bandwidth dropped below
+    /// `k`; move `k` down to it and return true.
+    fn settle(&mut self) -> bool {
         if self.crit.is_empty() && self.k > 0 {
             while self.k > 0 && self.count[self.k] == 0 {
                 self.k -= 1;
@@ -290,10 +313,111 @@ impl Layout {
         }
         false
     }
+
+    /// Adds (or removes) the edges of the vertices at positions `lo..=hi` to
+    /// the per-length counts, each edge once; adding also updates the critical set.
+    fn touch(&mut self, lo: usize, hi: usize, add: bool) {
+        for q in lo..=hi {
+            let x = self.order[q];
+            for i in self.off[x as usize] as usize..self.off[x as usize + 1] as usize {
+                let (y, e) = self.adj[i];
+                let py = self.pos[y as usize] as usize;
+                if (lo..=hi).contains(&py) && y < x {
+                    continue; // counted from y's side
+                }
+                let e = e as usize;
+                let l = self.len(e);
+                if !add {
+                    self.count[l] -= 1;
+                    continue;
+                }
+                self.count[l] += 1;
+                let slot = self.crit_at[e];
+                if l >= self.k && slot == u32::MAX {
+                    self.crit_at[e] = self.crit.len() as u32;
+                    self.crit.push(e as u32);
+                } else if l < self.k && slot != u32::MAX {
+                    let last = *self.crit.last().expect("slot is occupied");
+                    self.crit[slot as usize] = last;
+                    self.crit_at[last as usize] = slot;
+                    self.crit.pop();
+                    self.crit_at[e] = u32::MAX;
+                }
+            }
+        }
+    }
+
+    /// Change of cost if the vertex at position `a` moves to position `p` and
+    /// those in between shift by one toward `a` (Lim, Rodrigues & Xiao's node
+    /// shift), with the work done; `None` if an edge would exceed the ceiling.
+    fn shift_delta(&self, a: usize, p: usize) -> (Option<f64>, u64) {
+        let v = self.order[a] as usize;
+        // The block that shifts, and which way.
+        let (lo, hi, right) = if p < a {
+            (p, a - 1, true)
+        } else {
+            (a + 1, p, false)
+        };
+        let moved = |q: usize| if right { q + 1 } else { q - 1 };
+        let mut d = 0.0;
+        let mut work = self.nbrs(v).len() as u64;
+        for &(w, _) in self.nbrs(v) {
+            let pw = self.pos[w as usize] as usize;
+            let npw = if (lo..=hi).contains(&pw) {
+                moved(pw)
+            } else {
+                pw
+            };
+            let new = npw.abs_diff(p);
+            if new > self.cap {
+                return (None, work);
+            }
+            d += self.weight[new] - self.weight[pw.abs_diff(a)];
+        }
+        for q in lo..=hi {
+            let x = self.order[q] as usize;
+            work += self.nbrs(x).len() as u64;
+            let nq = moved(q);
+            for &(y, _) in self.nbrs(x) {
+                let py = self.pos[y as usize] as usize;
+                if y as usize == v || (lo..=hi).contains(&py) {
+                    continue; // v's edges are done; inside the block nothing changes
+                }
+                let new = nq.abs_diff(py);
+                if new > self.cap {
+                    return (None, work);
+                }
+                d += self.weight[new] - self.weight[q.abs_diff(py)];
+            }
+        }
+        (Some(d), work)
+    }
+
+    /// Performs the move of [`Layout::shift_delta`]; returns true if the bandwidth dropped.
+    fn shift(&mut self, a: usize, p: usize) -> bool {
+        let (lo, hi) = (a.min(p), a.max(p));
+        self.touch(lo, hi, false);
+        if p < a {
+            self.order[lo..=hi].rotate_right(1);
+        } else {
+            self.order[lo..=hi].rotate_left(1);
+        }
+        for q in lo..=hi {
+            self.pos[self.order[q] as usize] = q as u32;
+        }
+        self.touch(lo, hi, true);
+        self.settle()
+    }
 }
 
 /// Runs the annealer from `order` until the bandwidth reaches `target` or the
 /// budget runs out; returns the best layout (never wider than `order`).
+///
+/// The budget is spent in rounds of a size proportional to `n`: long runs of
+/// one annealer stall in one basin (ten times the effort rarely buys more
+/// than a unit), so later rounds restart, alternately from `order` with a
+/// fresh random stream and from the best layout after a shake of random
+/// short-range swaps (the shaking step of VNS).
 pub(super) fn anneal(
     graph: &Graph,
     order: &[usize],
@@ -305,10 +429,63 @@ pub(super) fn anneal(
     let n = graph.n();
     let mut lay = Layout::new(graph, order, params);
     let mut best: Vec<usize> = order.to_vec();
-    if lay.k <= target || n < 3 || lay.ends.is_empty() {
+    let mut best_k = lay.k;
+    if best_k <= target || n < 3 || lay.ends.is_empty() {
         return best;
     }
-    if !budget.spend(lay.ends.len() as u64 / 8 + 1) {
+    let round_units = params
+        .round_per_vertex
+        .saturating_mul(n as u64)
+        .max(100_000);
+    let mut start = order.to_vec();
+    for round in 0.. {
+        if round > 0 {
+            start.clear();
+            start.extend_from_slice(if round % 2 == 1 { &best } else { order });
+            if round % 2 == 1 {
+                shake(&mut start, best_k, rng);
+            }
+            lay.load(&start);
+        }
+        let mut child = budget.child(round_units);
+        let found = descend(&mut lay, target, rng, &mut child, params);
+        budget.absorb(child);
+        if let Some((k, layout)) = found {
+            if k < best_k {
+                best_k = k;
+                best = layout;
+            }
+        }
+        if best_k <= target || budget.is_stopped() {
+            break;
+        }
+    }
+    best
+}
+
+/// Random swaps of positions at most `k / 2` apart, about one per twenty vertices.
+fn shake(order: &mut [usize], k: usize, rng: &mut ChaCha8Rng) {
+    let n = order.len();
+    let reach = (k / 2).max(1);
+    for _ in 0..(n / 20).max(1) {
+        let i = rng.gen_range(0..n);
+        let j = (i + rng.gen_range(1..=reach)).min(n - 1);
+        order.swap(i, j);
+    }
+}
+
+/// One annealing round on `lay` until `target` or the budget; returns the
+/// bandwidth and layout of the best improvement over the round's start, if any.
+fn descend(
+    lay: &mut Layout,
+    target: usize,
+    rng: &mut ChaCha8Rng,
+    budget: &mut Budget<'_>,
+    params: &Params,
+) -> Option<(usize, Vec<usize>)> {
+    let n = lay.order.len();
+    let mut best: Option<(usize, Vec<usize>)> = None;
+    if lay.k <= target || !budget.spend(lay.ends.len() as u64 / 8 + 1) {
         return best;
     }
     let cycle = (params.cycle_per_vertex * n as u64).max(1000);
@@ -324,6 +501,39 @@ pub(super) fn anneal(
                 // position of the window where its edges fit, drawn around the
                 // middle of its neighbours; a critical end samples a few such
                 // partners and keeps the best (VNS's "suitable swap").
+                if rng.gen_bool(params.shift) {
+                    // Node shift: a critical end slides toward its middle.
+                    let e = lay.crit[rng.gen_range(0..lay.crit.len())] as usize;
+                    let (x, y) = lay.ends[e];
+                    let v = (if rng.gen_bool(0.5) { x } else { y }) as usize;
+                    let (_, _, mid) = lay.window_of(v);
+                    let a = lay.pos[v] as usize;
+                    let reach = (lay.k / 2).max(4);
+                    let jitter = rng.gen_range(0..=reach / 4);
+                    let p = if rng.gen_bool(0.5) {
+                        mid + jitter
+                    } else {
+                        mid.saturating_sub(jitter)
+                    };
+                    let p = p.clamp(a.saturating_sub(reach), (a + reach).min(n - 1));
+                    if p == a {
+                        continue;
+                    }
+                    let (d, work) = lay.shift_delta(a, p);
+                    if !budget.spend(2 + work / 4) {
+                        break 'outer;
+                    }
+                    let Some(d) = d else { continue };
+                    let accept = d <= 0.0 || rng.gen::<f64>() < (-d / t).exp();
+                    if accept && lay.shift(a, p) {
+                        let layout = best.take().map_or_else(Vec::new, |(_, o)| o);
+                        best = Some((lay.k, record(layout, &lay.order)));
+                        if lay.k <= target || !budget.spend(lay.ends.len() as u64 / 8 + 1) {
+                            break 'outer;
+                        }
+                    }
+                    continue;
+                }
                 let critical = rng.gen_bool(params.critical);
                 let v = if critical {
                     let e = lay.crit[rng.gen_range(0..lay.crit.len())] as usize;
@@ -371,8 +581,8 @@ pub(super) fn anneal(
                 };
                 let accept = d <= 0.0 || rng.gen::<f64>() < (-d / t).exp();
                 if accept && lay.swap(v, u) {
-                    best.clear();
-                    best.extend(lay.order.iter().map(|&x| x as usize));
+                    let layout = best.take().map_or_else(Vec::new, |(_, o)| o);
+                    best = Some((lay.k, record(layout, &lay.order)));
                     if lay.k <= target || !budget.spend(lay.ends.len() as u64 / 8 + 1) {
                         break 'outer;
                     }
@@ -382,4 +592,75 @@ pub(super) fn anneal(
         }
     }
     best
+}
+
+/// Copies `order` into `into`, reusing its allocation.
+fn record(mut into: Vec<usize>, order: &[u32]) -> Vec<usize> {
+    into.clear();
+    into.extend(order.iter().map(|&x| x as usize));
+    into
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    impl Layout {
+        /// Recomputes everything maintained incrementally and compares.
+        fn check(&self) {
+            let n = self.order.len();
+            for (i, &v) in self.order.iter().enumerate() {
+                assert_eq!(self.pos[v as usize] as usize, i);
+            }
+            let mut count = vec![0u32; n.max(1)];
+            for e in 0..self.ends.len() {
+                let l = self.len(e);
+                count[l] += 1;
+                assert!(l <= self.cap, "edge {e} of length {l} above the ceiling");
+                assert_eq!(self.crit_at[e] != u32::MAX, l >= self.k, "edge {e}");
+            }
+            assert_eq!(count, self.count);
+            for (slot, &e) in self.crit.iter().enumerate() {
+                assert_eq!(self.crit_at[e as usize] as usize, slot);
+            }
+            assert!(!self.crit.is_empty() || self.ends.is_empty());
+        }
+    }
+
+    #[test]
+    fn incremental_state_matches_a_recount() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 60;
+        let mut edges: Vec<(usize, usize)> = (1..n).map(|v| (v, rng.gen_range(0..v))).collect();
+        for _ in 0..90 {
+            edges.push((rng.gen_range(0..n), rng.gen_range(0..n)));
+        }
+        edges.retain(|&(a, b)| a != b);
+        let graph = Graph::from_edges(n, &edges);
+        let order: Vec<usize> = (0..n).collect();
+        let mut lay = Layout::new(&graph, &order, &Params::default());
+        lay.check();
+        let mut moves = 0;
+        for _ in 0..20_000 {
+            let (a, b) = (rng.gen_range(0..n), rng.gen_range(0..n));
+            if a == b {
+                continue;
+            }
+            let before = lay.k;
+            if rng.gen_bool(0.5) {
+                let (u, v) = (lay.order[a] as usize, lay.order[b] as usize);
+                if lay.delta(u, v).is_some() {
+                    lay.swap(u, v);
+                    moves += 1;
+                }
+            } else if lay.shift_delta(a, b).0.is_some() {
+                lay.shift(a, b);
+                moves += 1;
+            }
+            assert!(lay.k <= before);
+            lay.check();
+        }
+        assert!(moves > 1000, "only {moves} feasible moves");
+    }
 }
