@@ -22,6 +22,11 @@
 //!   last vertices must both be possible end vertices, and the first must rank
 //!   before the last in a fixed order of those. Positions 0 and n − 1 are
 //!   therefore filled first.
+//! - **Twins.** Vertices with the same neighbours (open or closed
+//!   neighbourhoods) can swap places in any layout; the search keeps each
+//!   class in index order along the layout, so the leftmost free position only
+//!   takes the smallest unplaced member and the rightmost the largest. Finite-
+//!   element graphs (several degrees of freedom per node) are full of them.
 //! - **Memo of dead states.** What can still complete a partial layout depends
 //!   only on the set placed and on the placed vertices that still have
 //!   unplaced neighbours, with their distances from the free block (the
@@ -30,7 +35,7 @@
 //!   order of the same placements is refuted at once.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use convoy_model::Graph;
@@ -109,6 +114,7 @@ pub fn decide(graph: &Graph, k: usize, budget: &mut Budget<'_>) -> Decision {
     for (r, &x) in ends.iter().enumerate() {
         rank[x] = r as u32;
     }
+    let twins = twin_classes(graph);
     let mut search = Search {
         n,
         k,
@@ -125,6 +131,7 @@ pub fn decide(graph: &Graph, k: usize, budget: &mut Budget<'_>) -> Decision {
         bits: vec![0; n.div_ceil(64)],
         rank,
         ecc,
+        twins,
         memo: HashSet::default(),
         memo_words: 0,
         key: Vec::new(),
@@ -140,6 +147,34 @@ pub fn decide(graph: &Graph, k: usize, budget: &mut Budget<'_>) -> Decision {
         Outcome::Dead => Decision::Infeasible,
         Outcome::Stopped => Decision::Unknown,
     }
+}
+
+/// For each vertex, the other vertices with the same open neighbourhood
+/// (N(x) = N(y)) or the same closed one (N[x] = N[y]): swapping two such
+/// vertices is an automorphism, so it preserves every layout's width. A
+/// vertex has at most one kind of twin (an open and a closed twin of the same
+/// vertex would have to be adjacent and not adjacent).
+fn twin_classes(graph: &Graph) -> Vec<Vec<u32>> {
+    let n = graph.n();
+    let mut classes: HashMap<(bool, Vec<u32>), Vec<u32>> = HashMap::new();
+    for x in 0..n {
+        let open = graph.neighbors(x).to_vec();
+        let mut closed = open.clone();
+        let at = closed.partition_point(|&v| (v as usize) < x);
+        closed.insert(at, x as u32);
+        classes.entry((false, open)).or_default().push(x as u32);
+        classes.entry((true, closed)).or_default().push(x as u32);
+    }
+    let mut twins = vec![Vec::new(); n];
+    for members in classes.values().filter(|m| m.len() > 1) {
+        for &x in members {
+            twins[x as usize].extend(members.iter().copied().filter(|&y| y != x));
+        }
+    }
+    for t in &mut twins {
+        t.sort_unstable();
+    }
+    twins
 }
 
 /// Result of exploring a subtree.
@@ -209,6 +244,8 @@ struct Search<'g, 'b, 'c> {
     rank: Vec<u32>,
     /// Eccentricity, to order first vertices.
     ecc: Vec<usize>,
+    /// The other members of each vertex's twin class.
+    twins: Vec<Vec<u32>>,
     /// Dead states (see the module documentation).
     memo: HashSet<Box<[u64]>, BuildHasherDefault<Fx>>,
     memo_words: usize,
@@ -248,66 +285,70 @@ impl Search<'_, '_, '_> {
 
         let mut cands = std::mem::take(&mut self.cands[depth]);
         cands.clear();
-        let side =
-            if depth == 0 {
-                // The first vertex: an end vertex with a later-ranked one left for the last.
-                let ends = self.rank.iter().filter(|&&r| r != NO_RANK).count() as u32;
-                cands.extend((0..n as u32).filter(|&x| {
-                    self.rank[x as usize] != NO_RANK && self.rank[x as usize] + 1 < ends
-                }));
-                cands.sort_by_key(|&x| {
-                    let x = x as usize;
-                    (Reverse(self.ecc[x]), self.graph.degree(x), x)
-                });
-                Side::Left
-            } else if depth == 1 {
-                // The last vertex: an end vertex ranked after the first.
-                let first = self.rank[self.at[0] as usize];
-                cands.extend(self.unplaced[..free].iter().copied().filter(|&x| {
-                    let r = self.rank[x as usize];
-                    r != NO_RANK && r > first && self.hi[x as usize] as usize == right
-                }));
-                cands.sort_by_key(|&x| {
-                    let x = x as usize;
+        let side = if depth == 0 {
+            // The first vertex: an end vertex with a later-ranked one left for the last.
+            let ends = self.rank.iter().filter(|&&r| r != NO_RANK).count() as u32;
+            cands.extend((0..n as u32).filter(|&x| {
+                let r = self.rank[x as usize];
+                r != NO_RANK && r + 1 < ends && self.twin_first(x, Side::Left)
+            }));
+            cands.sort_by_key(|&x| {
+                let x = x as usize;
+                (Reverse(self.ecc[x]), self.graph.degree(x), x)
+            });
+            Side::Left
+        } else if depth == 1 {
+            // The last vertex: an end vertex ranked after the first.
+            let first = self.rank[self.at[0] as usize];
+            cands.extend(self.unplaced[..free].iter().copied().filter(|&x| {
+                let r = self.rank[x as usize];
+                r != NO_RANK
+                    && r > first
+                    && self.hi[x as usize] as usize == right
+                    && self.twin_first(x, Side::Right)
+            }));
+            cands.sort_by_key(|&x| {
+                let x = x as usize;
+                (
+                    Reverse(self.dist[self.at[0] as usize * n + x]),
+                    self.graph.degree(x),
+                    x,
+                )
+            });
+            Side::Right
+        } else {
+            let (mut l, mut r) = (0usize, 0usize);
+            // Windows clipped to the free block: a vertex due after it is due at its end.
+            for &x in &self.unplaced[..free] {
+                let (a, b) = self.window(x, left, right);
+                l += usize::from(a <= left && b <= left_limit && self.twin_first(x, Side::Left));
+                r += usize::from(b >= right && a >= right_limit && self.twin_first(x, Side::Right));
+            }
+            let side = if r < l { Side::Right } else { Side::Left };
+            for &x in &self.unplaced[..free] {
+                let (a, b) = self.window(x, left, right);
+                let ok = match side {
+                    Side::Left => a <= left && b <= left_limit,
+                    Side::Right => b >= right && a >= right_limit,
+                } && self.twin_first(x, side);
+                if ok {
+                    cands.push(x);
+                }
+            }
+            match side {
+                Side::Left => {
+                    cands.sort_by_key(|&x| (self.hi[x as usize], self.graph.degree(x as usize), x))
+                }
+                Side::Right => cands.sort_by_key(|&x| {
                     (
-                        Reverse(self.dist[self.at[0] as usize * n + x]),
-                        self.graph.degree(x),
+                        Reverse(self.lo[x as usize]),
+                        self.graph.degree(x as usize),
                         x,
                     )
-                });
-                Side::Right
-            } else {
-                let (mut l, mut r) = (0usize, 0usize);
-                // Windows clipped to the free block: a vertex due after it is due at its end.
-                for &x in &self.unplaced[..free] {
-                    let (a, b) = self.window(x, left, right);
-                    l += usize::from(a <= left && b <= left_limit);
-                    r += usize::from(b >= right && a >= right_limit);
-                }
-                let side = if r < l { Side::Right } else { Side::Left };
-                for &x in &self.unplaced[..free] {
-                    let (a, b) = self.window(x, left, right);
-                    let ok = match side {
-                        Side::Left => a <= left && b <= left_limit,
-                        Side::Right => b >= right && a >= right_limit,
-                    };
-                    if ok {
-                        cands.push(x);
-                    }
-                }
-                match side {
-                    Side::Left => cands
-                        .sort_by_key(|&x| (self.hi[x as usize], self.graph.degree(x as usize), x)),
-                    Side::Right => cands.sort_by_key(|&x| {
-                        (
-                            Reverse(self.lo[x as usize]),
-                            self.graph.degree(x as usize),
-                            x,
-                        )
-                    }),
-                }
-                side
-            };
+                }),
+            }
+            side
+        };
 
         let mut outcome = Outcome::Dead;
         for &x in &cands {
@@ -329,6 +370,19 @@ impl Search<'_, '_, '_> {
             self.remember(left, right);
         }
         outcome
+    }
+
+    /// Whether `x` may take the free position on `side` as far as its twins
+    /// go: the smallest unplaced member of its class on the left, the largest
+    /// on the right.
+    fn twin_first(&self, x: u32, side: Side) -> bool {
+        self.twins[x as usize].iter().all(|&y| {
+            self.pos[y as usize] != FREE
+                || match side {
+                    Side::Left => y > x,
+                    Side::Right => y < x,
+                }
+        })
     }
 
     /// The window of unplaced vertex `x` clipped to the free block.
