@@ -198,17 +198,19 @@ fn split_number(s: &str) -> (&str, &str) {
     (num.trim(), unit.trim())
 }
 
-fn parse_rate(s: &str) -> Result<f64, String> {
+/// Parses a link rate such as `1Gbit/s`, `100Mbps` or `100mbit` (tc's spelling)
+/// into bits per second.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
     let (num, unit) = split_number(s);
     let v: f64 = num
         .parse()
         .map_err(|_| format!("expected a link rate such as 1Gbit/s, found {s:?}"))?;
     let factor = match unit {
-        "bit/s" | "bps" | "b/s" => 1.0,
-        "kbit/s" | "Kbit/s" | "kbps" | "Kbps" => 1e3,
-        "Mbit/s" | "mbit/s" | "Mbps" | "mbps" => 1e6,
-        "Gbit/s" | "gbit/s" | "Gbps" | "gbps" => 1e9,
-        "Tbit/s" | "tbit/s" | "Tbps" | "tbps" => 1e12,
+        "bit/s" | "bps" | "b/s" | "bit" => 1.0,
+        "kbit/s" | "Kbit/s" | "kbps" | "Kbps" | "kbit" => 1e3,
+        "Mbit/s" | "mbit/s" | "Mbps" | "mbps" | "mbit" | "Mbit" => 1e6,
+        "Gbit/s" | "gbit/s" | "Gbps" | "gbps" | "gbit" | "Gbit" => 1e9,
+        "Tbit/s" | "tbit/s" | "Tbps" | "tbps" | "tbit" | "Tbit" => 1e12,
         _ => {
             return Err(format!(
                 "expected a link rate unit (bit/s, kbit/s, Mbit/s, Gbit/s, Tbit/s), found {s:?}"

@@ -47,7 +47,7 @@ pub use engine::{
 };
 pub use error::SimError;
 pub use input::{
-    Conversation, Endpoint, ExternalPeers, MigrationSettings, NonConvergence, Scenario, Schedule,
-    Side, SimConfig, SimVm, Wan, DEFAULT_DIRTY_MIB_PER_S, GIB, MIB,
+    parse_rate, Conversation, Endpoint, ExternalPeers, MigrationSettings, NonConvergence, Scenario,
+    Schedule, Side, SimConfig, SimVm, Wan, DEFAULT_DIRTY_MIB_PER_S, GIB, MIB,
 };
 pub use report::{LoadBin, LoadPoint, MigrationReport, Outcome, Report, Span, Stage, VmReport};

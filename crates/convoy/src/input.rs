@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use convoy_model::{read_graph, read_inventory, Graph, GraphBuilder, Inventory};
+use convoy_model::{read_graph, read_inventory, Graph, GraphBuilder, Inventory, SiteKind};
 
 /// Input that is well-formed but inconsistent: it exits with code 2 like a parse error.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,8 @@ pub fn load_cluster(graph_path: &Path, inventory_path: Option<&Path>) -> anyhow:
 impl Cluster {
     /// Reconciles a graph with its inventory: every graph vertex must be an
     /// inventory VM; inventory VMs missing from the graph move too (as
-    /// isolated vertices); pinned VMs do not move and are left out of `graph`.
+    /// isolated vertices); pinned VMs (which stay) and VMs already in a cloud
+    /// site do not move and are left out of `graph`.
     /// The paths only name the inputs in errors.
     pub fn new(
         traffic: Graph,
@@ -48,14 +49,24 @@ impl Cluster {
         };
         let inventory_path = inventory_path.unwrap_or(Path::new("inventory"));
         check_names(&traffic, graph_path, &inventory, inventory_path)?;
+        let cloud: HashSet<&str> = inventory
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::Cloud)
+            .map(|s| s.name.as_str())
+            .collect();
         let pinned: HashSet<&str> = inventory
             .vms
             .iter()
-            .filter(|v| v.pinned)
+            .filter(|v| v.pinned || cloud.contains(v.site.as_str()))
             .map(|v| v.name.as_str())
             .collect();
         let mut builder = GraphBuilder::new();
-        for vm in inventory.vms.iter().filter(|v| !v.pinned) {
+        for vm in inventory
+            .vms
+            .iter()
+            .filter(|v| !pinned.contains(v.name.as_str()))
+        {
             builder.add_vertex(&vm.name);
         }
         for (u, v, w) in traffic.edges() {
@@ -70,6 +81,19 @@ impl Cluster {
             graph: builder.build(),
             traffic,
             inventory: Some(inventory),
+        })
+    }
+
+    /// Whether `vm` runs in a cloud site already (false without an inventory).
+    pub fn is_in_cloud(&self, vm: &str) -> bool {
+        let Some(inventory) = &self.inventory else {
+            return false;
+        };
+        inventory.vm(vm).is_some_and(|v| {
+            inventory
+                .sites
+                .iter()
+                .any(|s| s.name == v.site && s.kind == SiteKind::Cloud)
         })
     }
 

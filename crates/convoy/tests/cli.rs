@@ -50,6 +50,7 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
             "--inventory",
             "examples/inventory.toml",
         ])
+        .args(["--objective", "bandwidth"])
         .args(["--format", "json", "--effort", "3000000", "--seed", "7"])
         .output()
         .unwrap();
@@ -109,6 +110,80 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
         plan["optimal"].as_bool().unwrap(),
         plan["lower_bound"] == plan["bandwidth"]
     );
+    assert_eq!(plan["objective_value"], plan["bandwidth"]);
+}
+
+/// Stretch recomputed from a plan's order: Σ weight × |position difference|
+/// over conversations between movers, plus weight × position for peers that
+/// stay (a permanent cut does not count) — here: none are in the cloud.
+fn stretch_from_csv(csv: &Path, order: &[String], pinned: &HashSet<&str>) -> f64 {
+    let pos: std::collections::HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let text = std::fs::read_to_string(csv).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if pinned.contains(f[0]) || pinned.contains(f[1]) {
+                return 0.0;
+            }
+            let w: f64 = f[2].parse().unwrap();
+            w * pos[f[0]].abs_diff(pos[f[1]]) as f64
+        })
+        .sum()
+}
+
+#[test]
+fn stretch_is_the_default_for_measured_traffic_and_is_recomputed() {
+    let out = convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args(["--format", "json", "--effort", "3000000"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["objective"], "stretch");
+    let order: Vec<String> = serde_json::from_value(plan["order"].clone()).unwrap();
+    let pinned: HashSet<&str> = ["backup"].into_iter().collect();
+    let want = stretch_from_csv(&root().join("examples/cluster.csv"), &order, &pinned);
+    let got = plan["objective_value"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= 1e-6 * want,
+        "plan says {got}, order gives {want}"
+    );
+    assert!(plan["lower_bound"].as_f64().unwrap() <= got);
+    assert!(
+        plan["permanent_cut"].as_f64().unwrap() > 0.0,
+        "the pinned backup server is a permanent cut"
+    );
+
+    // Apps graphs have unit weights: bandwidth is the default there.
+    let out = convoy()
+        .args([
+            "plan",
+            "../shared/data/apps/sock_shop.csv",
+            "--format",
+            "json",
+            "--effort",
+            "100000",
+        ])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["objective"], "bandwidth");
 }
 
 #[test]
@@ -367,7 +442,7 @@ fn simulate_refuses_a_plan_naming_unknown_vms() {
     let plan = write(
         dir.path(),
         "plan.json",
-        r#"{"objective":"bandwidth","order":["nope"],"bandwidth":0,"lower_bound":0,"optimal":true,"solver":"x","seed":0,"effort":0,"convoy_version":"0"}"#,
+        r#"{"objective":"bandwidth","order":["nope"],"objective_value":0,"bandwidth":0,"lower_bound":0,"optimal":true,"solver":"x","seed":0,"effort":0,"convoy_version":"0"}"#,
     );
     convoy()
         .arg("simulate")

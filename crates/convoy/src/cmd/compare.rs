@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use convoy_schedule::bandwidth::{self, Options, DEFAULT_EFFORT};
+use convoy_schedule::bandwidth::{self, DEFAULT_EFFORT};
 use convoy_schedule::NoControl;
 use convoy_sim::{simulate, NoProgress, Report, Scenario, Schedule, SimConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
 
+use super::plan::{make_plan, Objective, PlanRequest};
 use super::simulate::{fmt_num, gantt_chart, human_bits, human_bytes, load_chart, WanArgs};
 use super::Format;
 use crate::input::{load_cluster, Cluster, InputError};
@@ -83,6 +84,7 @@ pub struct Comparison {
 /// orderings, and `random` seeded random orders.
 pub fn strategies(
     cluster: &Cluster,
+    link_bps: f64,
     seed: u64,
     effort: u64,
     random: u64,
@@ -92,8 +94,20 @@ pub fn strategies(
         order.iter().map(|&v| graph.name(v).to_string()).collect()
     };
     let mut out = Vec::new();
-    let plan = super::plan::bandwidth_plan(graph, &Options { seed, effort }, &NoControl)?;
-    out.push(("convoy bandwidth".to_string(), vec![plan.order]));
+    for objective in [
+        Objective::Stretch,
+        Objective::Bandwidth,
+        Objective::Cutwidth,
+    ] {
+        let request = PlanRequest {
+            objective: Some(objective),
+            link_bps: Some(link_bps),
+            seed,
+            effort,
+        };
+        let plan = make_plan(cluster, &request, &NoControl)?;
+        out.push((format!("convoy {}", plan.objective), vec![plan.order]));
+    }
     let mut rcm = Vec::with_capacity(graph.n());
     for comp in graph.components() {
         let sub = graph.induced(&comp);
@@ -233,7 +247,13 @@ pub fn write_table(out: &mut impl Write, results: &[StrategyResult]) -> std::io:
 pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let cluster = load_cluster(&args.graph, Some(&args.inventory))?;
     let scenario = cluster.scenario().expect("an inventory was given");
-    let strategies = strategies(&cluster, args.seed, args.effort, args.random)?;
+    let strategies = strategies(
+        &cluster,
+        args.wan.wan.capacity_bps,
+        args.seed,
+        args.effort,
+        args.random,
+    )?;
     let total: usize = strategies.iter().map(|s| s.1.len()).sum();
     let bar = if std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new(total as u64)

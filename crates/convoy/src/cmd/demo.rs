@@ -11,10 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use convoy_model::{parse_csv, parse_inventory_toml};
-use convoy_schedule::bandwidth::{Options, DEFAULT_EFFORT};
+use convoy_schedule::bandwidth::DEFAULT_EFFORT;
 use convoy_sim::{simulate, NoProgress, Report, Schedule};
 
 use super::compare::{report_svg, run_comparison, strategies, write_table};
+use super::plan::{describe_value, make_plan, PlanRequest};
 use super::simulate::{write_metrics, WanArgs};
 use crate::input::{Cluster, InputError};
 use crate::output::write_atomically;
@@ -66,24 +67,33 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     )?;
 
     // 1. Plan.
-    writeln!(out, "\n1. plan (minimum bandwidth)")?;
+    writeln!(
+        out,
+        "\n1. plan: least application traffic across the WAN while the fleet is split"
+    )?;
     out.flush()?;
     let search = Search::new("planning", None, live);
-    let options = Options {
+    let request = PlanRequest {
+        objective: None,
+        link_bps: Some(args.wan.wan.capacity_bps),
         seed: args.seed,
         effort: args.effort,
     };
-    let plan = super::plan::bandwidth_plan(&cluster.graph, &options, &search)?;
+    let plan = make_plan(&cluster, &request, &search)?;
     search.finish();
     let proof = if plan.optimal {
         "optimal".to_string()
     } else {
-        format!("lower bound {}", plan.lower_bound)
+        format!(
+            "lower bound {}",
+            describe_value(&plan, plan.lower_bound, true)
+        )
     };
     writeln!(
         out,
-        "   bandwidth {} ({proof}), solver {}, {:.1} s",
-        plan.bandwidth,
+        "   {} {} ({proof}), solver {}, {:.1} s",
+        plan.objective,
+        describe_value(&plan, plan.objective_value, true),
         plan.solver,
         search.elapsed()
     )?;
@@ -115,7 +125,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     // 3. Comparison.
     writeln!(out, "\n3. every strategy on the same cluster and WAN")?;
     out.flush()?;
-    let strategies = strategies(&cluster, args.seed, args.effort, args.random)?;
+    let strategies = strategies(
+        &cluster,
+        args.wan.wan.capacity_bps,
+        args.seed,
+        args.effort,
+        args.random,
+    )?;
     let total: usize = strategies.iter().map(|s| s.1.len()).sum();
     let bar = if live {
         indicatif::ProgressBar::new(total as u64)
