@@ -59,9 +59,10 @@ pub enum BackendError {
     /// Output that does not follow the documented protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// A QMP exchange failed.
+    /// A QMP exchange failed (boxed: it is the largest cause, and errors
+    /// travel in every `Result`).
     #[error("QMP: {0}")]
-    Qmp(#[from] crate::qmp::QmpError),
+    Qmp(Box<crate::qmp::QmpError>),
     /// An I/O error.
     #[error("{context}: {source}")]
     Io {
@@ -87,6 +88,12 @@ fn tail(stderr: &str) -> String {
         String::new()
     } else {
         format!(": {s}")
+    }
+}
+
+impl From<crate::qmp::QmpError> for BackendError {
+    fn from(e: crate::qmp::QmpError) -> BackendError {
+        BackendError::Qmp(Box::new(e))
     }
 }
 
@@ -209,4 +216,16 @@ pub enum MigrateError {
         #[source]
         source: BackendError,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_small_enough_to_return_by_value() {
+        // clippy's result_large_err threshold is 128 bytes.
+        assert!(std::mem::size_of::<BackendError>() <= 64);
+        assert!(std::mem::size_of::<MigrateError>() < 128);
+    }
 }

@@ -318,6 +318,11 @@ impl QemuHost {
         self.dir.join(format!("{vm}.qmp"))
     }
 
+    /// The second QMP socket of `vm`, used for observing.
+    pub fn observer_path(&self, vm: &str) -> PathBuf {
+        self.dir.join(format!("{vm}.obs.qmp"))
+    }
+
     fn file(&self, vm: &str, ext: &str) -> PathBuf {
         self.dir.join(format!("{vm}.{ext}"))
     }
@@ -351,10 +356,18 @@ impl QemuHost {
             .map(Path::to_path_buf)
             .or_else(|| config.disk.as_ref().map(|d| d.path.clone()));
         let mut cmd = Command::new(&self.binary);
+        let _ = fs::remove_file(self.observer_path(vm));
         cmd.arg("-name")
             .arg(format!("guest={vm},debug-threads=on"))
             .arg("-qmp")
             .arg(format!("unix:{},server=on,wait=off", qmp.display()))
+            // A second monitor, so that observing never waits behind a step
+            // (a QMP socket serves one client at a time).
+            .arg("-qmp")
+            .arg(format!(
+                "unix:{},server=on,wait=off",
+                self.observer_path(vm).display()
+            ))
             .arg("-pidfile")
             .arg(self.file(vm, "pid"))
             .args(config.args(self.accel, incoming, disk.as_deref()))
@@ -400,18 +413,30 @@ impl QemuHost {
     /// `vm`'s run state as QEMU reports it (`running`, `paused`, `inmigrate`,
     /// `postmigrate`, …), or None when no QEMU answers for it.
     pub fn run_state(&self, vm: &str) -> Option<String> {
-        let mut q = self.qmp(vm).ok()?;
-        let st = q.execute("query-status", Value::Null).ok()?;
-        st.get("status").and_then(Value::as_str).map(str::to_string)
+        self.observed_state(vm).ok()
+    }
+
+    /// `vm`'s run state through the observer socket; a connection refused
+    /// (or no socket) means no QEMU runs it.
+    fn observed_state(&self, vm: &str) -> Result<String, QmpError> {
+        let mut q = Qmp::connect(&self.observer_path(vm), Duration::from_secs(10))?;
+        let st = q.execute("query-status", Value::Null)?;
+        st.get("status")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| QmpError::Protocol(format!("query-status returned {st}")))
     }
 
     /// Whether and how `vm` runs here.
     pub fn presence(&self, vm: &str) -> Presence {
-        match self.run_state(vm).as_deref() {
-            None => Presence::Absent,
-            Some("running") => Presence::Running,
-            Some("inmigrate") => Presence::Incoming,
-            Some(_) => Presence::Paused,
+        match self.observed_state(vm) {
+            Err(QmpError::Connect { .. }) | Err(QmpError::Closed) => Presence::Absent,
+            Err(_) => Presence::Unknown,
+            Ok(s) => match s.as_str() {
+                "running" => Presence::Running,
+                "inmigrate" => Presence::Incoming,
+                _ => Presence::Paused,
+            },
         }
     }
 
@@ -424,6 +449,7 @@ impl QemuHost {
                 let _ = p.child.kill();
                 let _ = p.child.wait();
                 let _ = fs::remove_file(self.qmp_path(vm));
+                let _ = fs::remove_file(self.observer_path(vm));
                 true
             }
             None => false,
@@ -972,7 +998,7 @@ impl Backend for QemuBackend {
         let vm = mv.name();
         let source = self.source.presence(vm);
         let destination = self.dest.presence(vm);
-        let transfer = match self.source.qmp(vm) {
+        let transfer = match Qmp::connect(&self.source.observer_path(vm), Duration::from_secs(10)) {
             Ok(mut q) => match migration_status(&mut q)?.0.as_str() {
                 // QEMU keeps the last migration's status: a completed one is
                 // only this move's if the source stayed paused after it.

@@ -283,3 +283,160 @@ fn a_guest_with_a_disk_has_its_storage_mirrored_first() {
     );
     assert_eq!(*phases.lock().unwrap(), ["storage", "memory"]);
 }
+
+/// Where [`Crashing`] kills the mover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CrashPoint {
+    /// At the first progress report: the migration runs on in QEMU.
+    TransferMid,
+    /// When the transfer has completed, before the journal says so.
+    TransferAfter,
+    /// When the cutover has completed, before the journal says so.
+    CutoverAfter,
+}
+
+/// The QEMU backend, with a crash of the mover (a panic that unwinds out of
+/// `migrate`, so nothing after it runs) at one point.
+struct Crashing {
+    inner: Arc<QemuBackend>,
+    at: Mutex<Option<CrashPoint>>,
+}
+
+impl Crashing {
+    fn hit(&self, point: CrashPoint) -> bool {
+        let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
+        if *at == Some(point) {
+            *at = None;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct PanicOnProgress;
+
+impl convoy_migrate::Reporter for PanicOnProgress {
+    fn report(&self, e: &Event) {
+        if matches!(e, Event::Progress { .. }) {
+            panic!("simulated crash of the mover in the middle of the transfer");
+        }
+    }
+}
+
+impl Backend for Crashing {
+    fn kind(&self) -> &'static str {
+        "crashing-qemu"
+    }
+    fn prepare(
+        &self,
+        mv: &Move,
+        ctx: &StepContext<'_>,
+    ) -> Result<(), convoy_migrate::BackendError> {
+        self.inner.prepare(mv, ctx)
+    }
+    fn transfer(
+        &self,
+        mv: &Move,
+        ctx: &StepContext<'_>,
+    ) -> Result<(), convoy_migrate::BackendError> {
+        if self.hit(CrashPoint::TransferMid) {
+            let cancel = AtomicBool::new(false);
+            let c = StepContext::new(
+                mv.name(),
+                Step::Transfer,
+                ctx.attempt,
+                &PanicOnProgress,
+                &cancel,
+            );
+            return self.inner.transfer(mv, &c);
+        }
+        self.inner.transfer(mv, ctx)?;
+        if self.hit(CrashPoint::TransferAfter) {
+            panic!("simulated crash of the mover after the transfer");
+        }
+        Ok(())
+    }
+    fn cutover(
+        &self,
+        mv: &Move,
+        ctx: &StepContext<'_>,
+    ) -> Result<(), convoy_migrate::BackendError> {
+        self.inner.cutover(mv, ctx)?;
+        if self.hit(CrashPoint::CutoverAfter) {
+            panic!("simulated crash of the mover after the cutover");
+        }
+        Ok(())
+    }
+    fn rollback(
+        &self,
+        mv: &Move,
+        ctx: &StepContext<'_>,
+    ) -> Result<(), convoy_migrate::BackendError> {
+        self.inner.rollback(mv, ctx)
+    }
+    fn observe(
+        &self,
+        mv: &Move,
+    ) -> Result<convoy_migrate::Observation, convoy_migrate::BackendError> {
+        self.inner.observe(mv)
+    }
+}
+
+#[test]
+fn a_mover_that_crashes_resumes_from_its_journal_and_moves_the_guest_once() {
+    for point in [
+        CrashPoint::TransferMid,
+        CrashPoint::TransferAfter,
+        CrashPoint::CutoverAfter,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = Arc::new(backend(dir.path()));
+        let mem = 64;
+        let (config, data) = guest(dir.path(), "r1", mem, 8 * MIB);
+        inner.start_source("r1", config).unwrap();
+        // Slow enough that the migration is still running when the new
+        // mover looks at it after a crash in the middle.
+        inner.set_settings(MigrationSettings {
+            max_bandwidth: Some(4 * MIB),
+            ..MigrationSettings::default()
+        });
+        let backend = Arc::new(Crashing {
+            inner: inner.clone(),
+            at: Mutex::new(Some(point)),
+        });
+        let journal = dir.path().join("journal.db");
+        let mv = Move::new(vm("r1", mem), "cloud", "c1");
+        {
+            let mover = Mover::new(Journal::open(&journal).unwrap(), backend.clone());
+            let crashed =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mover.migrate(&mv)));
+            assert!(crashed.is_err(), "{point:?}: the mover did not crash");
+        }
+        let obs = inner.observe(&mv).unwrap();
+        assert!(!obs.split_brain(), "{point:?}: {obs}");
+        // Restarted on the same journal, with the QEMU processes still there.
+        let mover = Mover::new(Journal::open(&journal).unwrap(), backend.clone());
+        let e = mover.migrate(&mv).unwrap();
+        assert_eq!((e.state, e.attempt), (State::Done, 1), "{point:?}");
+        use State::*;
+        let states: Vec<State> = mover.history("r1").unwrap().iter().map(|t| t.to).collect();
+        assert_eq!(
+            states,
+            [Pending, Preparing, Transferring, Cutover, Done],
+            "{point:?}"
+        );
+        let obs = inner.observe(&mv).unwrap();
+        assert_eq!(
+            (obs.source, obs.destination),
+            (Presence::Absent, Presence::Running)
+        );
+        // The guest that runs is the one that was moved.
+        let dst = pmemsave(inner.dest(), "r1", mem * MIB, &dir.path().join("dst.bin"));
+        let at = RAM_ADDR as usize;
+        assert!(
+            dst[at..at + data.len()] == data[..],
+            "{point:?}: memory lost"
+        );
+    }
+}
