@@ -153,6 +153,31 @@ fn recognises_random_interval_graphs() {
 }
 
 #[test]
+fn recognition_is_exact_on_every_graph_of_six_vertices() {
+    // All 2^15 labelled graphs on 6 vertices: is_interval must be exactly
+    // "some order is umbrella-free", and solve_interval must answer alike.
+    let pairs: Vec<(usize, usize)> = (0..6)
+        .flat_map(|i| (i + 1..6).map(move |j| (i, j)))
+        .collect();
+    let mut interval = 0;
+    for mask in 0u32..1 << pairs.len() {
+        let edges: Vec<_> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| mask >> b & 1 == 1)
+            .map(|(_, &e)| e)
+            .collect();
+        let g = Graph::from_edges(6, &edges);
+        let expected = interval_by_brute_force(&g);
+        assert_eq!(is_interval(&g), expected, "graph {edges:?}");
+        assert_eq!(solve_interval(&g).is_some(), expected, "graph {edges:?}");
+        interval += usize::from(expected);
+    }
+    // Not every graph is interval, nor none.
+    assert!(interval > 1000 && interval < 1 << 15, "{interval}");
+}
+
+#[test]
 fn recognition_agrees_with_brute_force_on_small_random_graphs() {
     // Random graphs of every density on up to 7 vertices: is_interval must be
     // exactly "some order is umbrella-free".
@@ -221,6 +246,7 @@ fn rejects_non_interval_graphs() {
 
 #[test]
 fn paths_cliques_stars_and_caterpillars() {
+    assert_eq!(solve_interval(&Graph::from_edges(0, &[])), Some(vec![]));
     for n in 1..30 {
         assert_eq!(width(&path(n)), usize::from(n > 1), "P{n}");
         assert_eq!(width(&clique(n)), n - 1, "K{n}");

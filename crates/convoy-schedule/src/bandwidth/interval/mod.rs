@@ -7,8 +7,9 @@
 //! reverse) is an interval ordering. Every answer "interval" is certified by
 //! checking that ordering, so it is never wrong; see [`interval_ordering`].
 //!
-//! The bandwidth is then computed exactly by the Kleitman–Vohra greedy on the
-//! interval model read off that ordering ([`layout`]).
+//! The bandwidth is then computed by a greedy of the Kleitman–Vohra family on
+//! the interval model read off that ordering (see `layout.rs`), bisecting on
+//! the width between lower bounds and the width of the ordering itself.
 
 mod layout;
 mod lexbfs;
@@ -72,8 +73,10 @@ pub fn is_interval(graph: &Graph) -> bool {
 ///
 /// The width is searched by bisection between max(ω − 1, ⌈Δ/2⌉), both lower
 /// bounds, and the width of the interval ordering, which is a valid layout;
-/// each probe is one run of the greedy, O(n·(k + Δ)) per probe in the usual
-/// case.
+/// each probe is one run of the greedy, O(n·k + m) per probe in the usual
+/// case (a candidate rejected by the "at most k waiting" test costs its
+/// degree), so O((n·k + m) log n) after the O(MAX_SWEEPS · (n + m))
+/// recognition.
 pub fn solve_interval(graph: &Graph) -> Option<Vec<usize>> {
     let ordering = interval_ordering(graph)?;
     let model = layout::Model::new(graph, &ordering);
