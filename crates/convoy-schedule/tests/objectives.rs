@@ -391,6 +391,7 @@ fn complete_graphs_and_stars() {
         let problem = Problem::plain(&Graph::from_edges(n, &edges));
         let s = stretch::solve(&problem, &Options::default(), &NoControl);
         assert_eq!(s.value, ((n * n * n - n) / 6) as f64);
+        assert!(s.optimal(), "the edges bound is tight on complete graphs");
         let c = cutwidth::solve(&problem, &Options::default(), &NoControl);
         assert_eq!(c.value, (n * n / 4) as f64);
     }

@@ -11,6 +11,11 @@
 //!   deg(v) − w(B) + stay(v))`, computed exactly by enumerating the splits of
 //!   small neighbourhoods and bounded by half the total otherwise.
 //!
+//! * **Average bound**: the cuts before each of the `n` moves (stay edges
+//!   left out) sum to the stretch of the order under unit durations, so the
+//!   largest is at least any lower bound on that stretch divided by `n`
+//!   (see [`crate::stretch`]); this is the bound that counts on meshes.
+//!
 //! With whole weights every cut is whole and the bound is rounded up.
 
 use crate::arrangement::Arr;
@@ -43,9 +48,14 @@ fn vertex_bound(arr: &Arr, v: usize) -> f64 {
 /// A lower bound on the cutwidth of every order of `arr`.
 pub(crate) fn lower_bound(arr: &Arr) -> f64 {
     let ends = arr.cloud.iter().sum::<f64>().max(arr.stay.iter().sum());
+    let average = if arr.n() > 0 {
+        crate::stretch::lower_bound_positions(arr) / arr.n() as f64
+    } else {
+        0.0
+    };
     let bound = (0..arr.n())
         .map(|v| vertex_bound(arr, v))
-        .fold(ends, f64::max);
+        .fold(ends.max(average), f64::max);
     round_up(arr, bound)
 }
 

@@ -47,6 +47,11 @@ pub fn lower_bound(problem: &Problem) -> f64 {
     bounds::lower_bound(&problem.arr)
 }
 
+/// [`lower_bound`] with every duration set to one step (used by the cutwidth bound).
+pub(crate) fn lower_bound_positions(arr: &Arr) -> f64 {
+    bounds::lower_bound_positions(arr)
+}
+
 /// The optimal order by dynamic programming over subsets, or `None` when more
 /// than [`arrangement::EXACT_MAX`] VMs move or the budget runs out.
 pub fn exact(problem: &Problem, budget: &mut Budget<'_>) -> Option<(Vec<usize>, f64)> {
