@@ -28,7 +28,7 @@
 
 use std::fmt;
 
-use convoy_model::Graph;
+use convoy_model::{Graph, GraphBuilder, Inventory, SiteKind};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand::SeedableRng;
@@ -902,6 +902,13 @@ fn branch_and_bound(
             }
         }
     }
+    if bb.order.len() > MAX_EXACT_CANDIDATES {
+        // Too deep to recurse safely: the root bound is the lower bound.
+        return match bb.bound(0) {
+            Some(lb) => (false, lb),
+            None => (true, f64::INFINITY),
+        };
+    }
     let finished = bb.search(0, budget);
     if let Some(s) = bb.best_side.take() {
         *side = s;
@@ -910,6 +917,11 @@ fn branch_and_bound(
     }
     (finished, bb.open_min)
 }
+
+/// Beyond this many candidates the exact search is not attempted (its
+/// recursion is as deep as the candidates are many); the heuristic's answer is
+/// returned with the root bound.
+const MAX_EXACT_CANDIDATES: usize = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -1107,6 +1119,122 @@ impl Bnb<'_, '_> {
             self.set(v, Side::Undecided);
         }
         complete
+    }
+}
+
+/// A [`Cluster`] built from an inventory, owning what it needs.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The graph, extended with an isolated vertex for every inventory VM that
+    /// has no traffic (it still occupies capacity and may move at no cut).
+    /// Vertices of the original graph keep their indices.
+    pub graph: Graph,
+    /// One entry per vertex of `graph`.
+    pub machines: Vec<Machine>,
+    /// Node capacities, in the inventory's node order.
+    pub nodes: Vec<Capacity>,
+    /// Node names, in the same order (to resolve `--evacuate n3` and the like).
+    pub node_names: Vec<String>,
+}
+
+impl Prepared {
+    /// The borrowed view [`select`] takes.
+    pub fn cluster(&self) -> Cluster<'_> {
+        Cluster {
+            graph: &self.graph,
+            machines: self.machines.clone(),
+            nodes: self.nodes.clone(),
+        }
+    }
+
+    /// Index of the node called `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.node_names.iter().position(|n| n == name)
+    }
+
+    /// Indices of the nodes of site `site`.
+    pub fn site_nodes(&self, inventory: &Inventory, site: &str) -> Vec<usize> {
+        inventory
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.site == site)
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// Turns a graph and an inventory into the plain inputs of [`select`]: a VM on a
+/// cloud site is [`Role::InCloud`], a pinned VM [`Role::Stays`], any other VM
+/// [`Role::Movable`], and a graph vertex that is not in the inventory (an
+/// external peer) takes the role `external`. Pure: no file is read here.
+pub fn prepare(graph: &Graph, inventory: &Inventory, external: Role) -> Prepared {
+    let mut b = GraphBuilder::new();
+    for name in graph.names() {
+        b.add_vertex(name);
+    }
+    for (u, v, w) in graph.edges() {
+        // The weights come from a valid graph, so they are accepted again.
+        let _ = b.add_edge(graph.name(u), graph.name(v), w);
+    }
+    for vm in &inventory.vms {
+        b.add_vertex(&vm.name);
+    }
+    let graph = b.build();
+    let node_names: Vec<String> = inventory.nodes.iter().map(|n| n.name.clone()).collect();
+    let cloud = |site: &str| {
+        inventory
+            .sites
+            .iter()
+            .any(|s| s.name == site && s.kind == SiteKind::Cloud)
+    };
+    let by_name: std::collections::HashMap<&str, &convoy_model::Vm> = inventory
+        .vms
+        .iter()
+        .map(|vm| (vm.name.as_str(), vm))
+        .collect();
+    let node_index: std::collections::HashMap<&str, usize> = node_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let machines = graph
+        .names()
+        .iter()
+        .map(|name| match by_name.get(name.as_str()) {
+            Some(vm) => Machine {
+                node: node_index.get(vm.node.as_str()).copied(),
+                vcpus: u64::from(vm.vcpus),
+                memory_mib: vm.memory_mib,
+                role: if cloud(&vm.site) {
+                    Role::InCloud
+                } else if vm.pinned {
+                    Role::Stays
+                } else {
+                    Role::Movable
+                },
+            },
+            None => Machine {
+                node: None,
+                vcpus: 0,
+                memory_mib: 0,
+                role: external,
+            },
+        })
+        .collect();
+    let nodes = inventory
+        .nodes
+        .iter()
+        .map(|n| Capacity {
+            vcpus: u64::from(n.vcpus),
+            memory_mib: n.memory_mib,
+        })
+        .collect();
+    Prepared {
+        graph,
+        machines,
+        nodes,
+        node_names,
     }
 }
 

@@ -126,10 +126,8 @@ fn meets(inst: &Instance, need: &Need, moved: &[usize]) -> bool {
         is_moved[v] = true;
     }
     let on = |v: usize, nodes: &[usize]| inst.machines[v].node.is_some_and(|k| nodes.contains(&k));
-    for v in 0..inst.machines.len() {
-        if on(v, &need.evacuate) && !is_moved[v] {
-            return false;
-        }
+    if (0..inst.machines.len()).any(|v| on(v, &need.evacuate) && !is_moved[v]) {
+        return false;
     }
     for f in &need.free {
         let (mut rel_c, mut rel_m, mut left_c, mut left_m) = (0u64, 0u64, 0u64, 0u64);
@@ -192,9 +190,7 @@ fn brute_force(inst: &Instance, need: &Need) -> Option<f64> {
             .collect();
         if meets(inst, need, &moved) {
             let c = permanent_cut(&cluster, &moved);
-            if best.map_or(true, |b| c < b) {
-                best = Some(c);
-            }
+            best = Some(best.map_or(c, |b: f64| b.min(c)));
         }
     }
     best
