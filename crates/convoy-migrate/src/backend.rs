@@ -145,6 +145,12 @@ pub struct TransferProgress {
     /// The downtime the hypervisor expects at switchover, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_downtime_ms: Option<u64>,
+    /// Once the copy has completed: the guest's actual pause, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_ms: Option<u64>,
+    /// Time since this phase started, ms, as the hypervisor counts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
 }
 
 /// Something worth showing while moves run.

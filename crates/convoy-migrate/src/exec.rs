@@ -10,7 +10,8 @@
 //!   "to_site": "cloud", "to_node": "c1", "params": {…}}`, then end of file;
 //! - **environment**: `CONVOY_STEP`, `CONVOY_VM`, `CONVOY_ATTEMPT`;
 //! - **stdout**: progress lines, either text
-//!   `progress SENT TOTAL [remaining=N] [dirty_rate=N] [expected_downtime_ms=N] [phase=NAME]`
+//!   `progress SENT TOTAL [remaining=N] [dirty_rate=N] [expected_downtime_ms=N]
+//!   [downtime_ms=N] [phase=NAME]`
 //!   (bytes; TOTAL may be `-` when unknown; dirty_rate in bytes/s), or a JSON
 //!   object with the fields of [`TransferProgress`] (`{"sent": 1024, "total": 4096}`).
 //!   Any other line is passed on as a log line. A malformed `progress` line
@@ -290,6 +291,7 @@ pub fn parse_progress(line: &str) -> Result<Option<TransferProgress>, BackendErr
             "remaining" => p.remaining = Some(num(Some(v), k)?),
             "dirty_rate" => p.dirty_rate = Some(num(Some(v), k)?),
             "expected_downtime_ms" => p.expected_downtime_ms = Some(num(Some(v), k)?),
+            "downtime_ms" => p.downtime_ms = Some(num(Some(v), k)?),
             "phase" => p.phase = Some(v.to_string()),
             _ => return Err(bad(&format!("unknown key {k:?}"))),
         }

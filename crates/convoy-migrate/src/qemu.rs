@@ -243,6 +243,7 @@ pub struct QemuHost {
     binary: PathBuf,
     accel: Accel,
     address: IpAddr,
+    prefix: Vec<String>,
     procs: Mutex<HashMap<String, Proc>>,
 }
 
@@ -275,6 +276,7 @@ impl QemuHost {
             binary: qemu_binary(),
             accel: Accel::detect(),
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            prefix: Vec::new(),
             procs: Mutex::new(HashMap::new()),
         })
     }
@@ -289,6 +291,18 @@ impl QemuHost {
     /// the source host).
     pub fn with_address(mut self, address: IpAddr) -> QemuHost {
         self.address = address;
+        self
+    }
+
+    /// Starts QEMU through `prefix`, a command that execs its arguments (for
+    /// example `ip netns exec cloud`, to run this host's guests in a network
+    /// namespace; QMP's unix sockets are reached from any namespace).
+    pub fn with_prefix<I, S>(mut self, prefix: I) -> QemuHost
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prefix = prefix.into_iter().map(Into::into).collect();
         self
     }
 
@@ -355,8 +369,15 @@ impl QemuHost {
         let disk = disk_path
             .map(Path::to_path_buf)
             .or_else(|| config.disk.as_ref().map(|d| d.path.clone()));
-        let mut cmd = Command::new(&self.binary);
         let _ = fs::remove_file(self.observer_path(vm));
+        let mut cmd = match self.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(&self.binary);
+                c
+            }
+            None => Command::new(&self.binary),
+        };
         cmd.arg("-name")
             .arg(format!("guest={vm},debug-threads=on"))
             .arg("-qmp")
@@ -766,6 +787,8 @@ fn progress_of(info: &Value) -> TransferProgress {
         total: ram("total"),
         dirty_rate: ram("dirty-pages-rate").map(|r| r.saturating_mul(page)),
         expected_downtime_ms: info.get("expected-downtime").and_then(Value::as_u64),
+        downtime_ms: info.get("downtime").and_then(Value::as_u64),
+        elapsed_ms: info.get("total-time").and_then(Value::as_u64),
     }
 }
 
@@ -1066,6 +1089,9 @@ mod tests {
             "ram": {"transferred": 100, "remaining": 50, "total": 200,
                     "dirty-pages-rate": 3, "page-size": 4096}});
         let p = progress_of(&info);
+        assert_eq!(p.downtime_ms, None);
+        let done = progress_of(&json!({"status": "completed", "downtime": 12, "total-time": 900}));
+        assert_eq!((done.downtime_ms, done.elapsed_ms), (Some(12), Some(900)));
         assert_eq!((p.sent, p.remaining, p.total), (100, Some(50), Some(200)));
         assert_eq!(p.dirty_rate, Some(3 * 4096));
         assert_eq!(p.expected_downtime_ms, Some(42));

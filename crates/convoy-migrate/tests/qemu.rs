@@ -104,7 +104,13 @@ fn step(b: &QemuBackend, s: Step, mv: &Move, reporter: &dyn convoy_migrate::Repo
 #[test]
 fn a_migrated_guest_has_the_same_memory_at_the_destination() {
     let dir = tempfile::tempdir().unwrap();
-    let b = backend(dir.path());
+    require_qemu();
+    let src = QemuHost::new("private", dir.path().join("src")).unwrap();
+    // Started through a prefix that execs QEMU, as `ip netns exec` does.
+    let dst = QemuHost::new("cloud", dir.path().join("dst"))
+        .unwrap()
+        .with_prefix(["env", "CONVOY_SIDE=cloud"]);
+    let b = QemuBackend::new(Arc::new(src), Arc::new(dst));
     let mem = 64;
     let (config, data) = guest(dir.path(), "m1", mem, 8 * MIB);
     b.start_source("m1", config).unwrap();
@@ -145,6 +151,7 @@ fn a_migrated_guest_has_the_same_memory_at_the_destination() {
         .cloned()
         .expect("progress was reported");
     assert!(last.sent >= data.len() as u64, "{last:?}");
+    assert!(last.downtime_ms.is_some(), "{last:?}");
 
     step(&b, Step::Cutover, &mv, &NoReport);
     let obs = b.observe(&mv).unwrap();
