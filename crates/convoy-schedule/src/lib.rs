@@ -13,11 +13,13 @@
 
 pub mod arrangement;
 pub mod bandwidth;
+mod budget;
+pub mod constraints;
 pub mod cutwidth;
 pub mod online;
 pub mod select;
 pub mod stretch;
-mod budget;
+pub mod waves;
 
 pub use budget::{Budget, Control, NoControl, Progress, StopReason};
 
