@@ -65,6 +65,22 @@ pub fn initial(graph: &Graph) -> Vec<usize> {
     best
 }
 
+/// Plain reverse Cuthill–McKee (George & Liu 1981), as SciPy and most sparse
+/// libraries ship it: one Cuthill–McKee numbering per component from a
+/// pseudo-peripheral vertex, reversed. A baseline for comparisons; [`initial`]
+/// is never worse.
+pub fn reverse_cuthill_mckee(graph: &Graph) -> Vec<usize> {
+    let mut order = Vec::with_capacity(graph.n());
+    for comp in graph.components() {
+        let sub = graph.induced(&comp);
+        let (root, _) = levels::pseudo_peripheral_pair(&sub);
+        let mut cm = levels::cuthill_mckee(&sub, root);
+        cm.reverse();
+        order.extend(cm.into_iter().map(|v| comp[v]));
+    }
+    order
+}
+
 /// Improves `order` (a permutation of the vertices of a connected graph)
 /// within `budget`, stopping early once the bandwidth reaches `target` (a
 /// proven lower bound). Returns the best order found, never wider than `order`.
@@ -180,6 +196,21 @@ mod tests {
         assert_eq!(bandwidth_of(&g, &order), 6);
         let g = cycle(31);
         assert_eq!(bandwidth_of(&g, &initial(&g)), 2);
+    }
+
+    #[test]
+    fn reverse_cuthill_mckee_is_a_permutation_no_better_than_initial() {
+        let g = Graph::from_edges(9, &[(0, 4), (4, 8), (8, 1), (1, 5), (2, 6), (6, 3), (7, 7)]);
+        let rcm = reverse_cuthill_mckee(&g);
+        assert!(crate::is_permutation(&rcm, g.n()));
+        let path = Graph::from_edges(5, &[(0, 3), (3, 1), (1, 4), (4, 2)]);
+        assert_eq!(
+            super::super::bandwidth_of(&path, &reverse_cuthill_mckee(&path)),
+            1
+        );
+        assert!(
+            super::super::bandwidth_of(&g, &initial(&g)) <= super::super::bandwidth_of(&g, &rcm)
+        );
     }
 
     #[test]
