@@ -5,8 +5,8 @@
 //! Comput. 74, 1987), Kleitman & Vohra ("Computing the bandwidth of interval
 //! graphs", SIAM J. Discrete Math. 3(3), 1990: a greedy deciding "width ≤ k"
 //! in O(nk)) and Sprague ("An O(n log n) algorithm for bandwidth of interval
-//! graphs", SIAM J. Discrete Math. 7(2), 1994, the same greedy with better
-//! data structures).
+//! graphs", SIAM J. Discrete Math. 7(2), 1994, which brings the decision to
+//! O(n log n)).
 //!
 //! The decision procedure here is a left-to-right greedy of that family.
 //! Positions are filled in order; a vertex placed at position q gives each
