@@ -8,12 +8,17 @@
 
 #![warn(missing_docs)]
 
+mod constraints_file;
 mod error;
 mod graph;
 mod graph_file;
 mod inventory;
 mod plan;
 
+pub use constraints_file::{
+    parse_constraints_json, parse_constraints_toml, read_constraints, ConstraintsFile, Named,
+    NodeCap, Precedence, TogetherGroup,
+};
 pub use error::FileError;
 pub use graph::{EdgeError, Graph, GraphBuilder};
 pub use graph_file::{parse_csv, parse_mtx, read_graph};
