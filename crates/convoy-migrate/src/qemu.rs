@@ -236,7 +236,10 @@ struct Proc {
 }
 
 /// The QEMU processes of one hypervisor host, in a runtime directory.
-/// Processes it started are killed when it is dropped.
+/// Processes it started are killed when it is dropped, unless it was
+/// [detached](QemuHost::detach) first; a host made on the same directory
+/// later (a restarted mover) finds and controls them through their pid files
+/// and QMP sockets.
 pub struct QemuHost {
     name: String,
     dir: PathBuf,
@@ -342,13 +345,39 @@ impl QemuHost {
     }
 
     /// The pid of `vm`'s QEMU process, if this host started it and it runs.
+    /// The pid of `vm`'s QEMU process while it runs: one this host started,
+    /// or one a previous mover started in the same directory (found through
+    /// its pid file, and checked against its command line).
     pub fn pid(&self, vm: &str) -> Option<u32> {
-        let mut procs = lock(&self.procs);
-        let p = procs.get_mut(vm)?;
-        match p.child.try_wait() {
-            Ok(None) => Some(p.child.id()),
-            _ => None,
+        {
+            let mut procs = lock(&self.procs);
+            if let Some(p) = procs.get_mut(vm) {
+                return match p.child.try_wait() {
+                    Ok(None) => Some(p.child.id()),
+                    _ => None,
+                };
+            }
         }
+        self.adopted_pid(vm)
+    }
+
+    fn adopted_pid(&self, vm: &str) -> Option<u32> {
+        let pid: u32 = fs::read_to_string(self.file(vm, "pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let ours =
+            String::from_utf8_lossy(&cmdline).contains(&*self.qmp_path(vm).to_string_lossy());
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let zombie = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z');
+        (ours && !zombie).then_some(pid)
     }
 
     /// Starts `vm`; `incoming`: paused and waiting for a migration, with the
@@ -465,15 +494,46 @@ impl QemuHost {
     /// whether there was one.
     pub fn kill(&self, vm: &str) -> bool {
         let p = lock(&self.procs).remove(vm);
-        match p {
+        let killed = match p {
             Some(mut p) => {
                 let _ = p.child.kill();
                 let _ = p.child.wait();
-                let _ = fs::remove_file(self.qmp_path(vm));
-                let _ = fs::remove_file(self.observer_path(vm));
                 true
             }
-            None => false,
+            None => match self.adopted_pid(vm) {
+                Some(pid) => {
+                    // SAFETY: kill(2) on a pid checked just above to be this
+                    // VM's QEMU; it touches no memory.
+                    unsafe {
+                        libc::kill(pid as libc::pid_t, libc::SIGKILL);
+                    }
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while self.adopted_pid(vm).is_some() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    true
+                }
+                None => false,
+            },
+        };
+        if killed {
+            let _ = fs::remove_file(self.qmp_path(vm));
+            let _ = fs::remove_file(self.observer_path(vm));
+            let _ = fs::remove_file(self.file(vm, "pid"));
+        }
+        killed
+    }
+
+    /// Forgets the processes this host started without stopping them, so
+    /// that they outlive it (an agent or a mover that exits normally must not
+    /// take the guests with it). A host that is simply dropped kills them.
+    pub fn detach(&self) {
+        for (_, mut p) in lock(&self.procs).drain() {
+            // Reap it whenever it ends, so that it leaves no zombie behind
+            // while this process lives on.
+            std::thread::spawn(move || {
+                let _ = p.child.wait();
+            });
         }
     }
 

@@ -447,3 +447,24 @@ fn a_mover_that_crashes_resumes_from_its_journal_and_moves_the_guest_once() {
         );
     }
 }
+
+#[test]
+fn a_restarted_mover_finds_and_controls_the_guests_a_previous_one_started() {
+    require_qemu();
+    let dir = tempfile::tempdir().unwrap();
+    let first = QemuHost::new("private", dir.path()).unwrap();
+    first
+        .launch("g1", &MachineConfig::new(64, 1), false, None)
+        .unwrap();
+    let pid = first.pid("g1").unwrap();
+    // The first mover exits without stopping its guests.
+    first.detach();
+    drop(first);
+    let second = QemuHost::new("private", dir.path()).unwrap();
+    assert_eq!(second.pid("g1"), Some(pid));
+    assert_eq!(second.presence("g1"), Presence::Running);
+    assert!(second.kill("g1"));
+    assert_eq!(second.pid("g1"), None);
+    assert_eq!(second.presence("g1"), Presence::Absent);
+    assert!(!second.kill("g1"), "nothing left to kill");
+}
