@@ -57,8 +57,9 @@ pub enum Decision {
 /// Largest graph the branch and bound attempts (it keeps all-pairs distances).
 pub const EXACT_MAX_N: usize = 2000;
 
-/// Memory cap of the dead-state memo, in 64-bit words (about 64 MiB).
-const MEMO_WORDS: usize = 8 << 20;
+/// Memory cap of each dead-state memo, in 64-bit words (about 32 MiB; a
+/// [`Decider`] keeps two).
+const MEMO_WORDS: usize = 4 << 20;
 
 /// No rank: the vertex cannot be at either end.
 const NO_RANK: u32 = u32::MAX;
@@ -70,82 +71,169 @@ const FREE: u32 = u32::MAX;
 ///
 /// Meant for connected graphs (the caller splits components), but correct on
 /// any graph. Spends about one budget unit per unplaced vertex examined at
-/// each node; returns [`Decision::Unknown`] when the budget stops it.
+/// each node; returns [`Decision::Unknown`] when the budget stops it. To go on
+/// with more budget later without redoing the work, use a [`Decider`].
 pub fn decide(graph: &Graph, k: usize, budget: &mut Budget<'_>) -> Decision {
-    let n = graph.n();
-    if k + 1 >= n {
-        // Any order: no two positions are more than n − 1 apart.
-        return Decision::Feasible((0..n).collect());
+    Decider::new(graph, k).decide(budget)
+}
+
+/// A decision search for one width that can be resumed: each call of
+/// [`Decider::decide`] goes on where the last one ran out of budget, keeping
+/// the dead states it has proved (so a restart walks back to the frontier
+/// quickly instead of redoing the subtrees it refuted).
+pub struct Decider<'g> {
+    graph: &'g Graph,
+    k: usize,
+    /// Built on the first call (it costs n breadth-first searches).
+    setup: Option<Result<Setup, Decision>>,
+    /// Dead states of the one-sided and of the two-ended search.
+    memos: [Memo; 2],
+    /// Budget of each search in the next round.
+    slice: u64,
+}
+
+impl std::fmt::Debug for Decider<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decider")
+            .field("k", &self.k)
+            .field("slice", &self.slice)
+            .finish()
     }
-    if k == 0 {
-        return if graph.edge_count() == 0 {
-            Decision::Feasible((0..n).collect())
-        } else {
-            Decision::Infeasible
-        };
-    }
-    if n > EXACT_MAX_N || budget.is_stopped() {
-        return Decision::Unknown;
-    }
-    // Distances cost n breadth-first searches: pay for them up front.
-    if !budget.spend((n * (n + 2 * graph.edge_count())) as u64 / 8) {
-        return Decision::Unknown;
-    }
-    let Some(dist) = all_pairs(graph) else {
-        return Decision::Unknown;
-    };
-    let balls = ball_sizes(&dist, n);
-    let mut margin = Vec::with_capacity(n);
-    for ball in &balls {
-        match end_margin(ball, k) {
-            Some(a) if 2 * a < n => margin.push(a),
-            _ => return Decision::Infeasible,
+}
+
+impl<'g> Decider<'g> {
+    /// A decider for "is there a layout of `graph` of width at most `k`?".
+    pub fn new(graph: &'g Graph, k: usize) -> Self {
+        Decider {
+            graph,
+            k,
+            setup: None,
+            memos: [Memo::default(), Memo::default()],
+            slice: 1 << 20,
         }
     }
-    let ecc: Vec<usize> = balls.iter().map(|b| b.len() - 1).collect();
-    // Possible end vertices, peripheral first: they make good first vertices
-    // when a layout exists, and the rank order drives the symmetry rule.
-    let mut ends: Vec<usize> = (0..n).filter(|&x| margin[x] == 0).collect();
-    ends.sort_by_key(|&x| (Reverse(ecc[x]), graph.degree(x), x));
-    if ends.len() < 2 {
-        return Decision::Infeasible;
+
+    /// The width this decider is about.
+    pub fn k(&self) -> usize {
+        self.k
     }
-    let mut rank = vec![NO_RANK; n];
-    for (r, &x) in ends.iter().enumerate() {
-        rank[x] = r as u32;
+
+    /// Searches within `budget`; [`Decision::Unknown`] if it runs out first.
+    pub fn decide(&mut self, budget: &mut Budget<'_>) -> Decision {
+        let (graph, k) = (self.graph, self.k);
+        let n = graph.n();
+        if k + 1 >= n {
+            // Any order: no two positions are more than n − 1 apart.
+            return Decision::Feasible((0..n).collect());
+        }
+        if k == 0 {
+            return if graph.edge_count() == 0 {
+                Decision::Feasible((0..n).collect())
+            } else {
+                Decision::Infeasible
+            };
+        }
+        if n > EXACT_MAX_N || budget.is_stopped() {
+            return Decision::Unknown;
+        }
+        if self.setup.is_none() {
+            // Distances cost n breadth-first searches: pay for them up front.
+            if !budget.spend((n * (n + 2 * graph.edge_count())) as u64 / 8) {
+                return Decision::Unknown;
+            }
+            self.setup = Some(Setup::new(graph, k));
+        }
+        let setup = match &self.setup {
+            Some(Ok(setup)) => setup,
+            Some(Err(decision)) => return decision.clone(),
+            None => return Decision::Unknown,
+        };
+        // Two complete searches that fail differently: filling both ends
+        // inwards refutes widths that the two ends cause together, but when
+        // the left end alone is impossible it re-proves that for every right
+        // end; filling left to right only proves it once. Alternate them with
+        // doubling budgets; their memos survive the restarts.
+        loop {
+            for (m, one_sided) in [(0, true), (1, false)] {
+                let mut child = budget.child(self.slice);
+                let memo = std::mem::take(&mut self.memos[m]);
+                let mut search = Search::new(graph, k, setup, one_sided, memo, &mut child);
+                let outcome = search.run();
+                self.memos[m] = std::mem::take(&mut search.memo);
+                drop(search);
+                budget.absorb(child);
+                match outcome {
+                    Outcome::Found(order) => return Decision::Feasible(order),
+                    Outcome::Dead => return Decision::Infeasible,
+                    Outcome::Stopped if budget.is_stopped() => return Decision::Unknown,
+                    Outcome::Stopped => {}
+                }
+            }
+            self.slice = self.slice.saturating_mul(2);
+        }
     }
-    let twins = twin_classes(graph);
-    let mut search = Search {
-        n,
-        k,
-        graph,
-        dist,
-        unplaced: (0..n as u32).collect(),
-        slot: (0..n as u32).collect(),
-        pos: vec![FREE; n],
-        at: vec![FREE; n],
-        lo: margin.iter().map(|&a| a as u32).collect(),
-        hi: margin.iter().map(|&a| (n - 1 - a) as u32).collect(),
-        log: Vec::new(),
-        open: (0..n).map(|v| graph.degree(v) as u32).collect(),
-        bits: vec![0; n.div_ceil(64)],
-        rank,
-        ecc,
-        twins,
-        memo: HashSet::default(),
-        memo_words: 0,
-        key: Vec::new(),
-        cands: vec![Vec::new(); n + 1],
-        sorted: Vec::with_capacity(n),
-        heap: BinaryHeap::with_capacity(n),
-        count: vec![0; n + 1],
-        found: Vec::new(),
-        budget,
-    };
-    match search.node(0, n - 1) {
-        Outcome::Found => Decision::Feasible(search.found),
-        Outcome::Dead => Decision::Infeasible,
-        Outcome::Stopped => Decision::Unknown,
+}
+
+/// Dead states of one search (see the module documentation), capped in memory.
+#[derive(Default)]
+struct Memo {
+    set: HashSet<Box<[u64]>, BuildHasherDefault<Fx>>,
+    words: usize,
+}
+
+/// What [`decide`] computes once for both of its searches.
+struct Setup {
+    /// All-pairs distances, row-major.
+    dist: Vec<u16>,
+    /// Static ball margins (see [`super::bounds::end_margin`]).
+    margin: Vec<usize>,
+    /// Rank among possible end vertices, or NO_RANK.
+    rank: Vec<u32>,
+    /// Eccentricities.
+    ecc: Vec<usize>,
+    /// Twin classes.
+    twins: Vec<Vec<u32>>,
+    /// Number of possible end vertices.
+    ends: u32,
+}
+
+impl Setup {
+    /// Distances, static windows, end-vertex ranks and twins for width `k`;
+    /// `Err` when that already settles the question.
+    fn new(graph: &Graph, k: usize) -> Result<Setup, Decision> {
+        let n = graph.n();
+        let Some(dist) = all_pairs(graph) else {
+            return Err(Decision::Unknown);
+        };
+        let balls = ball_sizes(&dist, n);
+        let mut margin = Vec::with_capacity(n);
+        for ball in &balls {
+            match end_margin(ball, k) {
+                Some(a) if 2 * a < n => margin.push(a),
+                _ => return Err(Decision::Infeasible),
+            }
+        }
+        let ecc: Vec<usize> = balls.iter().map(|b| b.len() - 1).collect();
+        // Possible end vertices, peripheral first: they make good first vertices
+        // when a layout exists, and the rank order drives the symmetry rule.
+        let mut ends: Vec<usize> = (0..n).filter(|&x| margin[x] == 0).collect();
+        ends.sort_by_key(|&x| (Reverse(ecc[x]), graph.degree(x), x));
+        if ends.len() < 2 {
+            return Err(Decision::Infeasible);
+        }
+        let mut rank = vec![NO_RANK; n];
+        for (r, &x) in ends.iter().enumerate() {
+            rank[x] = r as u32;
+        }
+        let twins = twin_classes(graph);
+        Ok(Setup {
+            dist,
+            margin,
+            rank,
+            ecc,
+            twins,
+            ends: ends.len() as u32,
+        })
     }
 }
 
@@ -179,8 +267,16 @@ fn twin_classes(graph: &Graph) -> Vec<Vec<u32>> {
 
 /// Result of exploring a subtree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+enum Step {
     Found,
+    Dead,
+    Stopped,
+}
+
+/// Result of a whole search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Found(Vec<usize>),
     Dead,
     Stopped,
 }
@@ -222,7 +318,14 @@ struct Search<'g, 'b, 'c> {
     k: usize,
     graph: &'g Graph,
     /// All-pairs distances, row-major.
-    dist: Vec<u16>,
+    dist: &'g [u16],
+    /// Fill left to right only (else both ends inwards).
+    one_sided: bool,
+    /// One-sided search: unplaced end vertices ranked after the first, which
+    /// may still take the last position.
+    tail: u32,
+    /// Number of possible end vertices.
+    ends: u32,
     /// The unplaced vertices (first `right − left + 1` entries), in no particular order.
     unplaced: Vec<u32>,
     /// Index of each vertex in `unplaced` (while unplaced).
@@ -241,14 +344,13 @@ struct Search<'g, 'b, 'c> {
     /// The placed set as a bitset.
     bits: Vec<u64>,
     /// Rank among possible end vertices, or NO_RANK.
-    rank: Vec<u32>,
+    rank: &'g [u32],
     /// Eccentricity, to order first vertices.
-    ecc: Vec<usize>,
+    ecc: &'g [usize],
     /// The other members of each vertex's twin class.
-    twins: Vec<Vec<u32>>,
+    twins: &'g [Vec<u32>],
     /// Dead states (see the module documentation).
-    memo: HashSet<Box<[u64]>, BuildHasherDefault<Fx>>,
-    memo_words: usize,
+    memo: Memo,
     /// Scratch: the memo key, candidate lists per depth, the Hall check's buffers.
     key: Vec<u64>,
     cands: Vec<Vec<u32>>,
@@ -260,34 +362,89 @@ struct Search<'g, 'b, 'c> {
     budget: &'b mut Budget<'c>,
 }
 
-impl Search<'_, '_, '_> {
+impl<'g, 'b, 'c> Search<'g, 'b, 'c> {
+    /// A search with nothing placed.
+    fn new(
+        graph: &'g Graph,
+        k: usize,
+        setup: &'g Setup,
+        one_sided: bool,
+        memo: Memo,
+        budget: &'b mut Budget<'c>,
+    ) -> Self {
+        let n = graph.n();
+        Search {
+            n,
+            k,
+            graph,
+            dist: &setup.dist,
+            one_sided,
+            tail: 0,
+            ends: setup.ends,
+            unplaced: (0..n as u32).collect(),
+            slot: (0..n as u32).collect(),
+            pos: vec![FREE; n],
+            at: vec![FREE; n],
+            lo: setup.margin.iter().map(|&a| a as u32).collect(),
+            hi: setup.margin.iter().map(|&a| (n - 1 - a) as u32).collect(),
+            log: Vec::new(),
+            open: (0..n).map(|v| graph.degree(v) as u32).collect(),
+            bits: vec![0; n.div_ceil(64)],
+            rank: &setup.rank,
+            ecc: &setup.ecc,
+            twins: &setup.twins,
+            memo,
+            key: Vec::new(),
+            cands: vec![Vec::new(); n + 1],
+            sorted: Vec::with_capacity(n),
+            heap: BinaryHeap::with_capacity(n),
+            count: vec![0; n + 1],
+            found: Vec::new(),
+            budget,
+        }
+    }
+
+    /// Runs the search to the end (or until the budget stops it).
+    fn run(&mut self) -> Outcome {
+        match self.node(0, self.n - 1) {
+            Step::Found => Outcome::Found(std::mem::take(&mut self.found)),
+            Step::Dead => Outcome::Dead,
+            Step::Stopped => Outcome::Stopped,
+        }
+    }
+
     /// Explores the layouts that fill the free block `left..=right`.
-    fn node(&mut self, left: usize, right: usize) -> Outcome {
+    fn node(&mut self, left: usize, right: usize) -> Step {
         let n = self.n;
         if left > right {
             // Unwinding undoes the placements: keep the layout now.
             self.found = self.at.iter().map(|&v| v as usize).collect();
-            return Outcome::Found;
+            return Step::Found;
         }
         let free = right - left + 1;
         if !self.budget.spend(3 * free as u64 + 24) {
-            return Outcome::Stopped;
+            return Step::Stopped;
         }
         let depth = n - free;
         let Some((left_limit, right_limit)) = self.hall(left, right) else {
-            return Outcome::Dead;
+            return Step::Dead;
         };
-        // From depth 2 on (both ends placed) the state is the whole story.
-        let memo = depth >= 2;
+        // Once both ends are placed (one-sided: once the first is) the state
+        // is the whole story.
+        let memo = if self.one_sided {
+            depth >= 1
+        } else {
+            depth >= 2
+        };
         if memo && self.is_dead(left, right) {
-            return Outcome::Dead;
+            return Step::Dead;
         }
 
         let mut cands = std::mem::take(&mut self.cands[depth]);
         cands.clear();
         let side = if depth == 0 {
             // The first vertex: an end vertex with a later-ranked one left for the last.
-            let ends = self.rank.iter().filter(|&&r| r != NO_RANK).count() as u32;
+            let ends = self.ends;
             cands.extend((0..n as u32).filter(|&x| {
                 let r = self.rank[x as usize];
                 r != NO_RANK && r + 1 < ends && self.twin_first(x, Side::Left)
@@ -297,7 +454,7 @@ impl Search<'_, '_, '_> {
                 (Reverse(self.ecc[x]), self.graph.degree(x), x)
             });
             Side::Left
-        } else if depth == 1 {
+        } else if depth == 1 && !self.one_sided {
             // The last vertex: an end vertex ranked after the first.
             let first = self.rank[self.at[0] as usize];
             cands.extend(self.unplaced[..free].iter().copied().filter(|&x| {
@@ -324,13 +481,18 @@ impl Search<'_, '_, '_> {
                 l += usize::from(a <= left && b <= left_limit && self.twin_first(x, Side::Left));
                 r += usize::from(b >= right && a >= right_limit && self.twin_first(x, Side::Right));
             }
-            let side = if r < l { Side::Right } else { Side::Left };
+            let side = if r < l && !self.one_sided {
+                Side::Right
+            } else {
+                Side::Left
+            };
             for &x in &self.unplaced[..free] {
                 let (a, b) = self.window(x, left, right);
                 let ok = match side {
                     Side::Left => a <= left && b <= left_limit,
                     Side::Right => b >= right && a >= right_limit,
-                } && self.twin_first(x, side);
+                } && self.twin_first(x, side)
+                    && self.keeps_a_last(x, free);
                 if ok {
                     cands.push(x);
                 }
@@ -350,7 +512,7 @@ impl Search<'_, '_, '_> {
             side
         };
 
-        let mut outcome = Outcome::Dead;
+        let mut outcome = Step::Dead;
         for &x in &cands {
             let p = if side == Side::Left { left } else { right };
             let mark = self.place(x as usize, p, free);
@@ -360,16 +522,28 @@ impl Search<'_, '_, '_> {
                 self.node(left, right - 1)
             };
             self.unplace(x as usize, mark);
-            if r != Outcome::Dead {
+            if r != Step::Dead {
                 outcome = r;
                 break;
             }
         }
         self.cands[depth] = cands;
-        if outcome == Outcome::Dead && memo {
+        if outcome == Step::Dead && memo {
             self.remember(left, right);
         }
         outcome
+    }
+
+    /// One-sided search: whether placing `x` before the last position leaves an
+    /// end vertex ranked after the first for the last position.
+    fn keeps_a_last(&self, x: u32, free: usize) -> bool {
+        let r = self.rank[x as usize];
+        !self.one_sided || free == 1 || r == NO_RANK || r < self.first_rank() || self.tail > 1
+    }
+
+    /// Rank of the vertex in position 0.
+    fn first_rank(&self) -> u32 {
+        self.rank[self.at[0] as usize]
     }
 
     /// Whether `x` may take the free position on `side` as far as its twins
@@ -486,15 +660,19 @@ impl Search<'_, '_, '_> {
         if let Some(prev) = pending {
             self.key.push(prev << 32 | 0xffff_ffff);
         }
-        self.memo.contains(self.key.as_slice())
+        if self.one_sided {
+            // What may go last depends on the first vertex.
+            self.key.push(u64::MAX - self.at[0] as u64);
+        }
+        self.memo.set.contains(self.key.as_slice())
     }
 
     /// Records the current state as dead (rebuilding its key: children reuse the buffer).
     fn remember(&mut self, left: usize, right: usize) {
         self.is_dead(left, right);
-        if self.memo_words + self.key.len() + 4 <= MEMO_WORDS {
-            self.memo_words += self.key.len() + 4;
-            self.memo.insert(self.key.clone().into_boxed_slice());
+        if self.memo.words + self.key.len() + 4 <= MEMO_WORDS {
+            self.memo.words += self.key.len() + 4;
+            self.memo.set.insert(self.key.clone().into_boxed_slice());
         }
     }
 
@@ -530,11 +708,25 @@ impl Search<'_, '_, '_> {
         for &v in self.graph.neighbors(x) {
             self.open[v as usize] -= 1;
         }
+        if self.one_sided {
+            if p == 0 {
+                self.tail = self.ends - 1 - self.rank[x];
+            } else if self.rank[x] != NO_RANK && self.rank[x] > self.first_rank() {
+                self.tail -= 1;
+            }
+        }
         mark
     }
 
     /// Undoes [`Search::place`] (calls must nest).
     fn unplace(&mut self, x: usize, mark: usize) {
+        if self.one_sided
+            && self.pos[x] != 0
+            && self.rank[x] != NO_RANK
+            && self.rank[x] > self.first_rank()
+        {
+            self.tail += 1;
+        }
         for &v in self.graph.neighbors(x) {
             self.open[v as usize] += 1;
         }
@@ -591,6 +783,44 @@ mod tests {
         let mut b = Budget::new(u64::MAX, &NoControl);
         assert_eq!(decide(&g, s - 1, &mut b), Decision::Infeasible);
         assert!(matches!(decide(&g, s, &mut b), Decision::Feasible(_)));
+    }
+
+    /// Both searches, run alone to the end, agree with brute force on small
+    /// random graphs (`decide` usually settles these with the first alone).
+    #[test]
+    fn both_searches_agree_with_brute_force() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for round in 0..300 {
+            let n = rng.gen_range(2..=8);
+            let p = [0.25, 0.45, 0.7][round % 3];
+            let mut e = Vec::new();
+            for u in 0..n {
+                for v in u + 1..n {
+                    if rng.gen_bool(p) {
+                        e.push((u, v));
+                    }
+                }
+            }
+            let g = Graph::from_edges(n, &e);
+            let (opt, _) = super::super::brute::brute_force(&g);
+            for k in 1..n - 1 {
+                let Ok(setup) = Setup::new(&g, k) else {
+                    continue;
+                };
+                for one_sided in [true, false] {
+                    let mut b = Budget::new(u64::MAX, &NoControl);
+                    match Search::new(&g, k, &setup, one_sided, Memo::default(), &mut b).run() {
+                        Outcome::Found(order) => {
+                            assert!(k >= opt, "{e:?} k={k} one_sided={one_sided}");
+                            assert!(super::super::bandwidth_of(&g, &order) <= k);
+                        }
+                        Outcome::Dead => assert!(k < opt, "{e:?} k={k} one_sided={one_sided}"),
+                        Outcome::Stopped => panic!("unbounded search stopped"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -277,6 +277,7 @@ fn solve_connected(
     let mut heuristic_cap = HEURISTIC_UNITS_PER_VERTEX.saturating_mul(n64);
     let mut exact_cap = EXACT_UNITS_PER_VERTEX.saturating_mul(n64).max(1_000_000);
 
+    let mut decider: Option<exact::Decider<'_>> = None;
     for round in 0..MAX_ROUNDS {
         if budget.is_stopped() || upper <= lower.max(whole.floor) {
             break;
@@ -309,7 +310,12 @@ fn solve_connected(
             let mut child = budget.child(exact_cap);
             while lower < upper && !child.is_stopped() {
                 report(upper, lower, &format!("branch and bound k={lower}"));
-                match exact::decide(graph, lower, &mut child) {
+                // Resume the search for this width where the last round left it.
+                if !matches!(&decider, Some(d) if d.k() == lower) {
+                    decider = Some(exact::Decider::new(graph, lower));
+                }
+                let Some(d) = decider.as_mut() else { break };
+                match d.decide(&mut child) {
                     exact::Decision::Feasible(found) => {
                         let width = bandwidth_of(graph, &found);
                         debug_assert!(width <= lower);
