@@ -228,11 +228,12 @@ struct Whole {
 /// First-round work caps, per vertex, of the two phases of [`solve_connected`];
 /// each round doubles them.
 ///
-/// The exact phase gets four times the heuristic's share: it restarts from
-/// scratch each round, and on graphs of a few hundred vertices it is the
-/// phase that settles the question (measured on the Harwell–Boeing graphs with
-/// n ≤ 200 with `examples/hb_bandwidth.rs`). The branch and bound runs about
-/// 5·10⁷ units a second in a release build.
+/// The exact phase gets four times the heuristic's share: on graphs of a few
+/// hundred vertices it is the phase that settles the question (measured on
+/// the Harwell–Boeing graphs with n ≤ 200 with `examples/hb_bandwidth.rs`),
+/// and it resumes where the last round stopped (an [`exact::Decider`] per
+/// width). The branch and bound runs about 5·10⁷ units a second in a release
+/// build.
 const HEURISTIC_UNITS_PER_VERTEX: u64 = 20_000;
 const EXACT_UNITS_PER_VERTEX: u64 = 80_000;
 /// Below this size the branch and bound usually settles the question before a
@@ -247,8 +248,9 @@ const MAX_ROUNDS: u32 = 40;
 /// lower bound or the budget stops the search.
 ///
 /// Doubling rounds make the split independent of the total effort (which may
-/// be unbounded when a wall clock stops the search): whichever phase is the
-/// right tool gets at least a third of the work spent. Small components start
+/// be unbounded when a wall clock stops the search): the heuristic gets about
+/// a fifth of the work spent and the exact phase the rest, whatever the total,
+/// until one of them settles the component. Small components start
 /// with the exact phase; large ones with the heuristic. Each k the branch and
 /// bound refutes raises the lower bound; a layout it finds is optimal.
 fn solve_connected(
