@@ -650,21 +650,31 @@ impl QemuBackend {
 
     /// Records `vm`'s machine configuration (what the source runs). A VM
     /// without one gets a firmware-only machine sized from the inventory.
-    pub fn register(&self, vm: &str, config: MachineConfig) {
+    ///
+    /// The configuration is also written beside the source's socket
+    /// (`VM.machine.json`), where a restarted mover finds it.
+    pub fn register(&self, vm: &str, config: MachineConfig) -> Result<(), BackendError> {
+        let path = self.source.file(vm, "machine.json");
+        let text = serde_json::to_string_pretty(&config).expect("plain data encodes");
+        fs::write(&path, text)
+            .map_err(|e| BackendError::io(format!("writing {}", path.display()), e))?;
         lock(&self.machines).insert(vm.to_string(), config);
+        Ok(())
     }
 
     /// Starts `vm` on the source host with `config`, and records the config.
     pub fn start_source(&self, vm: &str, config: MachineConfig) -> Result<(), BackendError> {
-        self.source.launch(vm, &config, false, None)?;
-        self.register(vm, config);
-        Ok(())
+        self.register(vm, config.clone())?;
+        self.source.launch(vm, &config, false, None)
     }
 
     fn machine(&self, mv: &Move) -> MachineConfig {
-        lock(&self.machines)
-            .get(mv.name())
-            .cloned()
+        if let Some(c) = lock(&self.machines).get(mv.name()) {
+            return c.clone();
+        }
+        fs::read_to_string(self.source.file(mv.name(), "machine.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_else(|| MachineConfig::new(mv.vm.memory_mib, mv.vm.vcpus))
     }
 
@@ -1140,6 +1150,45 @@ mod tests {
                 ""
             ),
             d.trim_end_matches(" -S -incoming defer")
+        );
+    }
+
+    #[test]
+    fn a_restarted_backend_finds_the_machine_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = || {
+            (
+                Arc::new(QemuHost::new("a", dir.path().join("a")).unwrap()),
+                Arc::new(QemuHost::new("b", dir.path().join("b")).unwrap()),
+            )
+        };
+        let mut config = MachineConfig::new(96, 2);
+        config.extra_args.push("-no-reboot".into());
+        let (s, d) = hosts();
+        QemuBackend::new(s, d)
+            .register("v", config.clone())
+            .unwrap();
+        let (s, d) = hosts();
+        let vm = convoy_model::Vm {
+            name: "v".into(),
+            site: "dc".into(),
+            node: "a".into(),
+            vcpus: 1,
+            memory_mib: 64,
+            disk_gib: 0,
+            addresses: vec![],
+            dirty_mib_per_s: None,
+            group: None,
+            pinned: false,
+        };
+        let b = QemuBackend::new(s, d);
+        assert_eq!(b.machine(&Move::new(vm.clone(), "c", "b")), config);
+        let mut other = vm;
+        other.name = "w".into();
+        assert_eq!(
+            b.machine(&Move::new(other, "c", "b")),
+            MachineConfig::new(64, 1),
+            "unknown VMs get a machine sized from the inventory"
         );
     }
 
