@@ -102,6 +102,69 @@ impl Constraints {
     }
 }
 
+impl Constraints {
+    /// Resolves a constraints file: VM names through `vertex` (graph index),
+    /// node limits onto `nodes` (each source node's name and its VMs' graph
+    /// indices; nodes without a limit in the file are left free). Indices of
+    /// the result follow the file's lists, so [`source_line`] finds the line of
+    /// any [`ConstraintRef`]. Returns the first name `vertex` does not know
+    /// (callers normally run [`convoy_model::ConstraintsFile::check_names`] first).
+    pub fn from_file(
+        file: &convoy_model::ConstraintsFile,
+        vertex: &dyn Fn(&str) -> Option<usize>,
+        nodes: &[(String, Vec<usize>)],
+    ) -> Result<Constraints, convoy_model::Named> {
+        let v = |n: &convoy_model::Named| vertex(&n.name).ok_or_else(|| n.clone());
+        let pairs = |ps: &[convoy_model::Precedence]| {
+            ps.iter()
+                .map(|p| Ok((v(&p.first)?, v(&p.then)?)))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Constraints {
+            together: file
+                .together
+                .iter()
+                .map(|g| g.vms.iter().map(v).collect::<Result<Vec<_>, _>>())
+                .collect::<Result<_, _>>()?,
+            before: pairs(&file.before)?,
+            not_after: pairs(&file.not_after)?,
+            stay: file.stay.iter().map(v).collect::<Result<_, _>>()?,
+            node_limits: nodes
+                .iter()
+                .filter_map(|(node, vms)| {
+                    file.limit_of(node).map(|max| NodeLimit {
+                        node: node.clone(),
+                        vms: vms.clone(),
+                        max: max as usize,
+                    })
+                })
+                .collect(),
+        })
+    }
+}
+
+/// The line of `c` in the file `constraints` were resolved from by
+/// [`Constraints::from_file`] (0 when unknown).
+pub fn source_line(
+    file: &convoy_model::ConstraintsFile,
+    constraints: &Constraints,
+    c: ConstraintRef,
+) -> usize {
+    match c {
+        ConstraintRef::Together(i) => file.together.get(i).map_or(0, |g| g.line),
+        ConstraintRef::Before(i) => file.before.get(i).map_or(0, |p| p.line),
+        ConstraintRef::NotAfter(i) => file.not_after.get(i).map_or(0, |p| p.line),
+        ConstraintRef::Stay(i) => file.stay.get(i).map_or(0, |n| n.line),
+        ConstraintRef::NodeLimit(i) => constraints.node_limits.get(i).map_or(0, |l| {
+            file.node_limits
+                .iter()
+                .find(|c| c.node.as_deref() == Some(l.node.as_str()))
+                .or(file.max_per_node.as_ref())
+                .map_or(0, |c| c.line)
+        }),
+    }
+}
+
 /// Names one constraint: its kind and its index in that kind's list of [`Constraints`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ConstraintRef {

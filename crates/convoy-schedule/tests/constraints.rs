@@ -432,3 +432,144 @@ fn plan_honours_waves_constraints() {
     assert!(wave(6) <= wave(1));
     assert_ne!(wave(4), wave(5));
 }
+
+/// A constraints file resolves onto graph indices, and conflicts point back at its lines.
+#[test]
+fn constraints_file_resolves_and_conflicts_name_lines() {
+    use convoy_model::parse_constraints_toml;
+    use std::path::Path;
+    let text = "before = [[\"a\", \"b\"]]\nnot_after = [[\"b\", \"a\"]]\nmax_per_node = 1\n";
+    let file = parse_constraints_toml(text, Path::new("c.toml")).unwrap();
+    let names = ["a", "b", "c"];
+    let vertex = |n: &str| names.iter().position(|&x| x == n);
+    let nodes = vec![("n1".to_string(), vec![0, 2]), ("n2".to_string(), vec![1])];
+    let c = Constraints::from_file(&file, &vertex, &nodes).unwrap();
+    assert_eq!(c.before, vec![(0, 1)]);
+    assert_eq!(c.not_after, vec![(1, 0)]);
+    assert_eq!(c.node_limits.len(), 2);
+    assert_eq!(c.node_limits[0].max, 1);
+    let moves = vec![Anchor::Moves; 3];
+    let e = run(3, &c, &moves, Waves::AtMost(2)).unwrap_err();
+    let Conflict::Cycle { constraints, .. } = &e[0] else {
+        panic!("{e:?}")
+    };
+    let lines: Vec<usize> = constraints
+        .iter()
+        .map(|&r| constraints::source_line(&file, &c, r))
+        .collect();
+    assert_eq!(lines, vec![1, 2]);
+    let text = e[0].describe(&|v| names[v].to_string(), &|r| {
+        format!("c.toml:{}", constraints::source_line(&file, &c, r))
+    });
+    assert_eq!(text, "precedence cycle through a, b (c.toml:1, c.toml:2)");
+    let unknown = parse_constraints_toml("stay = [\"zz\"]", Path::new("c.toml")).unwrap();
+    assert_eq!(
+        Constraints::from_file(&unknown, &vertex, &nodes)
+            .unwrap_err()
+            .name,
+        "zz"
+    );
+}
+
+/// The figure of the report: stretch of the sample cluster without waves,
+/// in waves of 4, and in waves of 4 with at most one move per node.
+/// `cargo test --release -p convoy-schedule --test constraints -- --ignored --nocapture`
+#[test]
+#[ignore = "prints a figure on examples/cluster.csv"]
+fn figure_cluster_waves() {
+    use convoy_model::{read_graph, read_inventory};
+    use std::path::Path;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let g = read_graph(&root.join("cluster.csv")).unwrap();
+    let inv = read_inventory(&root.join("inventory.toml")).unwrap();
+    let anchors = vec![Anchor::Moves; g.n()];
+    // Positions, then durations: memory over a 1 Gbit/s link.
+    let durations: Vec<f64> = (0..g.n())
+        .map(|v| {
+            inv.vm(g.name(v))
+                .map_or(1.0, |vm| vm.memory_mib as f64 * 8.0 * 1048576.0 / 1e9)
+        })
+        .collect();
+    for time in [TimeModel::Positions, TimeModel::Durations(durations)] {
+        figure_rows(&g, &inv, &anchors, &time);
+    }
+}
+
+fn figure_rows(g: &Graph, inv: &convoy_model::Inventory, anchors: &[Anchor], time: &TimeModel) {
+    use convoy_model::parse_constraints_toml;
+    use convoy_schedule::waves;
+    use std::path::Path;
+    let time = time.clone();
+    let problem = Problem::new(g, anchors, &time).unwrap();
+    let options = Options::default();
+    let plain = stretch::solve(&problem, &options, &NoControl);
+    println!(
+        "{}: n = {}, sequential stretch {:.4e}",
+        if time == TimeModel::Positions {
+            "positions"
+        } else {
+            "durations (memory at 1 Gbit/s)"
+        },
+        g.n(),
+        plain.value,
+    );
+    let file = parse_constraints_toml("max_per_node = 1", Path::new("c.toml")).unwrap();
+    let mut nodes: Vec<(String, Vec<usize>)> = inv
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), Vec::new()))
+        .collect();
+    for v in 0..g.n() {
+        if let Some(vm) = inv.vm(g.name(v)) {
+            if let Some(e) = nodes.iter_mut().find(|e| e.0 == vm.node) {
+                e.1.push(v);
+            }
+        }
+    }
+    let limited = Constraints::from_file(&file, &|n| g.index_of(n), &nodes).unwrap();
+    for k in [2, 4, 8] {
+        let cut = waves::partition(
+            &problem,
+            &time,
+            &plain.order,
+            Waves::AtMost(k),
+            Objective::Stretch,
+        )
+        .unwrap();
+        let fill = waves::partition(
+            &problem,
+            &time,
+            &plain.order,
+            Waves::Fill(k),
+            Objective::Stretch,
+        )
+        .unwrap();
+        let mut row = format!(
+            "K={k}: --waves {:.4e} ({} waves, peak split {:.3e} B/s), --wave-size {:.4e} ({} waves)",
+            cut.value,
+            cut.waves.len(),
+            cut.split.iter().cloned().fold(0.0, f64::max),
+            fill.value,
+            fill.waves.len()
+        );
+        for (label, c) in [
+            ("no constraints", Constraints::default()),
+            ("max_per_node=1", limited.clone()),
+        ] {
+            let req = Request {
+                problem: &problem,
+                anchors,
+                time: &time,
+                constraints: &c,
+                start: Some(&plain.order),
+                waves: Waves::AtMost(k),
+                objective: Objective::Stretch,
+            };
+            let p = constraints::plan(&req, &options, &NoControl).unwrap();
+            assert!(constraints::violations(anchors, &c, &p.waves, false).is_empty());
+            assert!(p.waves.iter().all(|w| w.len() <= k));
+            row += &format!(", plan[{label}] {:.4e} ({} waves)", p.value, p.waves.len());
+        }
+        println!("{row}");
+    }
+}
