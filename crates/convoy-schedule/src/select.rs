@@ -639,18 +639,38 @@ fn tolerance(g: &Graph) -> f64 {
     1e-12 * g.total_weight().max(1.0)
 }
 
-/// Greedy start, then refinement with seeded perturbations; returns a side
-/// vector that meets the need.
-fn heuristic(p: &Problem<'_>, seed: u64, budget: &mut Budget<'_>) -> Vec<bool> {
-    let n = p.graph.n();
-    let eps = tolerance(p.graph);
+/// How the greedy start ranks the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Greedy {
+    /// Cut increase per unit of outstanding need covered: the min-knapsack
+    /// greedy, good when VMs differ in size more than in attachment.
+    Ratio,
+    /// Smallest cut increase first (ties: most need covered): greedy graph
+    /// growing (Karypis and Kumar, *A fast and high quality multilevel scheme
+    /// for partitioning irregular graphs*, SIAM J. Sci. Comput. 20, 1998), which
+    /// keeps adding the neighbours of what is already chosen and so moves
+    /// tightly knit groups whole.
+    Grow,
+}
+
+/// Adds candidates to the forced set until the need is met (or nothing fits
+/// under the limit), starting from `start` if given.
+fn greedy<'p, 'g>(
+    p: &'p Problem<'g>,
+    kind: Greedy,
+    start: Option<usize>,
+    budget: &mut Budget<'_>,
+) -> State<'p, 'g> {
     let mut st = State::new(p, p.fixed_in.clone());
     let k = p.candidates.len() as u64 + 1;
-    // Greedy: while a requirement lacks, add the candidate that covers the most
-    // outstanding need per unit of cut increase (cut decreases first).
+    if let Some(v) = start {
+        if !st.side[v] && st.can_add(v) {
+            st.flip(v);
+        }
+    }
     while !st.feasible() {
         budget.spend(k);
-        let mut pick: Option<(usize, (u8, f64))> = None;
+        let mut pick: Option<(usize, (f64, f64))> = None;
         for &v in &p.candidates {
             if st.side[v] || !st.can_add(v) {
                 continue;
@@ -660,53 +680,100 @@ fn heuristic(p: &Problem<'_>, seed: u64, budget: &mut Budget<'_>) -> Vec<bool> {
                 continue;
             }
             let g = st.gain(v);
-            let key = if g < 0.0 { (0, g / cov) } else { (1, g / cov) };
-            match pick {
-                Some((_, best)) if key >= best => {}
-                _ => pick = Some((v, key)),
+            let key = match kind {
+                // Moves that lower the cut first, the most lowering per unit.
+                Greedy::Ratio => (if g < 0.0 { 0.0 } else { 1.0 }, g / cov),
+                Greedy::Grow => (g, -cov),
+            };
+            let better = match pick {
+                None => true,
+                Some((_, best)) => key
+                    .0
+                    .total_cmp(&best.0)
+                    .then(key.1.total_cmp(&best.1))
+                    .is_lt(),
+            };
+            if better {
+                pick = Some((v, key));
             }
         }
         // Without a limit some candidate always covers (checked up front); with
         // one the greedy may get stuck, and the exact search takes over.
         let Some((v, _)) = pick else {
-            return st.side;
+            return st;
         };
         st.flip(v);
     }
-    refine(&mut st, eps, budget);
-    let mut best_side = st.side.clone();
-    let mut best = st.cut();
+    st
+}
 
-    // Perturbation restarts: add a few random candidates and drop a few
-    // removable movers, refine, keep the best.
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let movable: Vec<usize> = p.candidates.clone();
-    if movable.is_empty() {
-        return best_side;
-    }
-    let mut rounds = 0;
-    while !budget.is_stopped() && rounds < 64 {
-        rounds += 1;
-        let mut trial = State::new(p, best_side.clone());
-        let kicks = 1 + rng.gen_range(0..movable.len().min(4));
-        for _ in 0..kicks {
-            let &v = movable.choose(&mut rng).expect("non-empty");
-            if (!trial.side[v] && trial.can_add(v)) || (trial.side[v] && trial.can_remove(v)) {
-                trial.flip(v);
+/// Greedy starts (both rankings, then growing from seeded random candidates)
+/// and perturbations, each refined; returns the best side vector found, which
+/// meets the need unless the limit made the greedy fail.
+fn heuristic(p: &Problem<'_>, seed: u64, budget: &mut Budget<'_>) -> Vec<bool> {
+    let n = p.graph.n();
+    let eps = tolerance(p.graph);
+    let mut best_side: Option<(Vec<bool>, f64)> = None;
+    let mut consider = |st: &State<'_, '_>, best_side: &mut Option<(Vec<bool>, f64)>| {
+        if st.feasible() {
+            let c = st.cut();
+            let better = match best_side {
+                Some((_, b)) => c < *b - eps,
+                None => true,
+            };
+            if better {
+                *best_side = Some((st.side.clone(), c));
             }
         }
+    };
+    let mut fallback = None;
+    for kind in [Greedy::Ratio, Greedy::Grow] {
+        if kind == Greedy::Grow && budget.is_stopped() {
+            break;
+        }
+        let mut st = greedy(p, kind, None, budget);
+        refine(&mut st, eps, budget);
+        consider(&st, &mut best_side);
+        fallback.get_or_insert(st.side);
+    }
+
+    // Restarts: grow from a random candidate, or kick the best set with a few
+    // random flips; refine each and keep the best.
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let movable: Vec<usize> = p.candidates.clone();
+    let mut rounds = 0;
+    while !movable.is_empty() && !budget.is_stopped() && rounds < 64 {
+        rounds += 1;
+        let mut trial = match (&best_side, rounds % 2) {
+            (Some((side, _)), 0) => {
+                let mut trial = State::new(p, side.clone());
+                let kicks = 1 + rng.gen_range(0..movable.len().min(4));
+                for _ in 0..kicks {
+                    let &v = movable.choose(&mut rng).expect("non-empty");
+                    if (!trial.side[v] && trial.can_add(v))
+                        || (trial.side[v] && trial.can_remove(v))
+                    {
+                        trial.flip(v);
+                    }
+                }
+                trial
+            }
+            _ => {
+                let &v = movable.choose(&mut rng).expect("non-empty");
+                greedy(p, Greedy::Grow, Some(v), budget)
+            }
+        };
         if !trial.feasible() {
             continue;
         }
         refine(&mut trial, eps, budget);
-        let c = trial.cut();
-        if c < best - eps {
-            best = c;
-            best_side = trial.side.clone();
-        }
+        consider(&trial, &mut best_side);
         budget.spend(n as u64 / 8 + 1);
     }
-    best_side
+    match best_side {
+        Some((side, _)) => side,
+        None => fallback.unwrap_or_else(|| p.fixed_in.clone()),
+    }
 }
 
 /// Flips and pair swaps that lower the cut and keep the need met, until none is
@@ -763,10 +830,89 @@ fn refine(st: &mut State<'_, '_>, eps: f64, budget: &mut Budget<'_>) {
                 }
             }
         }
-        if !improved {
+        if !improved && !fm_pass(st, true, eps, budget) && !fm_pass(st, false, eps, budget) {
             return;
         }
     }
+}
+
+/// How many moves past the best prefix a Fiduccia–Mattheyses pass goes on
+/// looking before it gives up (enough to carry a group of that many VMs across).
+const FM_LOOKAHEAD: usize = 48;
+
+/// One Fiduccia–Mattheyses pass in one direction: repeatedly flip the best
+/// allowed unlocked candidate (even uphill) — additions only, or removals only
+/// — lock it, and finally roll back to the best prefix. This carries a tightly
+/// knit group across in steps that each raise the cut, which single flips and
+/// swaps cannot. One direction per pass, because a mixed pass tends to undo
+/// the start of the group it is building and then, the vertex being locked,
+/// never completes it. In the addition pass every prefix may also end with the
+/// best single removal it makes possible (trade a scattered VM for a whole
+/// group). Every intermediate set meets the need, so the result does too.
+/// Returns whether the cut went down.
+fn fm_pass(st: &mut State<'_, '_>, add: bool, eps: f64, budget: &mut Budget<'_>) -> bool {
+    let p = st.p;
+    let mut locked = vec![false; p.graph.n()];
+    let mut moves = Vec::new();
+    let (mut cum, mut best_cum, mut best_len) = (0.0f64, 0.0f64, 0usize);
+    let mut best_removal = None;
+    let best_of = |st: &State<'_, '_>, locked: &[bool], add: bool| {
+        let mut pick: Option<(usize, f64)> = None;
+        for &v in &p.candidates {
+            if locked[v] || st.side[v] == add {
+                continue;
+            }
+            let allowed = if add { st.can_add(v) } else { st.can_remove(v) };
+            if !allowed {
+                continue;
+            }
+            let g = st.gain(v);
+            let better = match pick {
+                Some((_, b)) => g < b,
+                None => true,
+            };
+            if better {
+                pick = Some((v, g));
+            }
+        }
+        pick
+    };
+    loop {
+        if !budget.spend(2 * p.candidates.len() as u64 + 1) {
+            break;
+        }
+        let Some((v, g)) = best_of(st, &locked, add) else {
+            break;
+        };
+        cum += g;
+        st.flip(v);
+        locked[v] = true;
+        moves.push(v);
+        if cum < best_cum - eps {
+            best_cum = cum;
+            best_len = moves.len();
+            best_removal = None;
+        }
+        if add {
+            if let Some((r, gr)) = best_of(st, &locked, false) {
+                if cum + gr < best_cum - eps {
+                    best_cum = cum + gr;
+                    best_len = moves.len();
+                    best_removal = Some(r);
+                }
+            }
+        }
+        if moves.len() - best_len > FM_LOOKAHEAD {
+            break;
+        }
+    }
+    for &v in moves[best_len..].iter().rev() {
+        st.flip(v);
+    }
+    if let Some(r) = best_removal {
+        st.flip(r);
+    }
+    best_len > 0
 }
 
 fn swap_keeps_need(st: &State<'_, '_>, out: usize, into: usize) -> bool {

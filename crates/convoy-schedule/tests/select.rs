@@ -330,10 +330,13 @@ fn cliques(n: usize, k: usize, nodes: usize) -> Instance {
 
 #[test]
 fn heuristic_finds_whole_cliques_at_scale() {
-    // 600 VMs in cliques of 6 over 4 nodes; free 40 vCPUs on node 0. Each
-    // clique has 1+2+3+4+1+2 = 13 vCPUs, so 4 cliques (cut: 2 ring edges each,
-    // shared when adjacent... cliques on node 0 are never ring-adjacent) suffice.
-    let inst = cliques(600, 6, 4);
+    // 6000 VMs in cliques of 6 over 4 nodes; free 40 vCPUs on node 0. Each
+    // node-0 clique has 1+2+3+4+1+2 = 13 vCPUs and two light ring edges to
+    // cliques on other nodes, so the best is four whole cliques, cut 8 (three
+    // cliques and a stray VM, what a plain greedy finds, cut 61). The exact
+    // search cannot finish at this size: this is the heuristic's doing (the
+    // Fiduccia–Mattheyses passes carry the fourth clique across).
+    let inst = cliques(6000, 6, 4);
     let need = Need {
         free: vec![FreeCapacity {
             nodes: vec![0],
@@ -342,11 +345,11 @@ fn heuristic_finds_whole_cliques_at_scale() {
         }],
         ..Need::default()
     };
-    let s = select(&inst.cluster(), &need, &opts(1, 3_000_000), &NoControl).unwrap();
+    let s = select(&inst.cluster(), &need, &opts(1, 2_000_000), &NoControl).unwrap();
     check_selection(&inst, &need, &s);
-    // Four whole cliques, each cut from the ring by its two light edges.
     assert_eq!(s.cut, 8.0, "{s:?}");
     assert_eq!(s.moved.len(), 24);
+    assert!(!s.optimal);
     assert!(s.lower_bound <= s.cut);
 }
 
