@@ -943,7 +943,7 @@ pub fn plan(
         }
     }
     // Priority: the members' mean unconstrained position, then the smallest member.
-    let mut key: Vec<(f64, usize)> = s
+    let key: Vec<(f64, usize)> = s
         .members
         .iter()
         .map(|ms| {
@@ -957,7 +957,6 @@ pub fn plan(
     for (r, &u) in by_key.iter().enumerate() {
         rank[u] = r;
     }
-    key.clear();
     let mut heap: BinaryHeap<Reverse<(usize, usize)>> = (0..nu)
         .filter(|&u| indeg[u] == 0)
         .map(|u| Reverse((rank[u], u)))
@@ -1013,25 +1012,130 @@ pub fn plan(
             .flat_map(|&u| members[u].iter().copied())
             .collect()
     };
-    let mut candidates = vec![expand(&seq)];
+    let mut candidates = vec![seq.clone()];
     if req.objective == Objective::Stretch && nu > 1 {
         let mut searched = seq.clone();
-        let mut child = budget.child(budget.remaining());
+        let mut child = budget.child(budget.remaining() / 2);
         improve_stretch(arr, &members, &s.unit, &succ, &mut searched, &mut child);
         budget.absorb(child);
         if searched != seq {
-            candidates.push(expand(&searched));
+            candidates.push(searched);
         }
     }
+    let mut best: Option<(Vec<usize>, WavePlan)> = None;
+    for cand in candidates {
+        let plan = cut_waves(req, &s, &expand(&cand));
+        if best
+            .as_ref()
+            .is_none_or(|b| plan_key(req, &plan) < plan_key(req, &b.1))
+        {
+            best = Some((cand, plan));
+        }
+    }
+    let Some((mut seq, mut plan)) = best else {
+        return Ok(cut_waves(req, &s, &[]));
+    };
+    if nu > 1 {
+        let mut child = budget.child(budget.remaining());
+        improve_waves(req, &s, &expand, &succ, &mut seq, &mut plan, &mut child);
+        budget.absorb(child);
+    }
+    Ok(plan)
+}
 
-    let mut best: Option<WavePlan> = None;
-    for local in candidates {
-        let plan = cut_waves(req, &s, &local);
-        if best.as_ref().is_none_or(|b| plan.value < b.value) {
-            best = Some(plan);
+/// How plans compare: fewest waves first under [`Waves::Fill`], then the objective.
+fn plan_key(req: &Request<'_>, plan: &WavePlan) -> (usize, f64) {
+    let count = match req.waves {
+        Waves::Fill(_) => plan.waves.len(),
+        _ => 0,
+    };
+    (count, plan.value)
+}
+
+/// Constraint-preserving insertion local search on the objective itself
+/// (the wave programme re-run for every candidate order): each unit tries
+/// the places up to [`WAVE_WINDOW`] units away that its precedences allow,
+/// and moves to the best one when it is strictly better. This sees what the
+/// sequential search cannot: that two talkative units next to each other
+/// can share a wave, or that a node-limited VM is better moved elsewhere.
+fn improve_waves(
+    req: &Request<'_>,
+    s: &Structure,
+    expand: &dyn Fn(&[usize]) -> Vec<usize>,
+    succ: &[Vec<usize>],
+    seq: &mut [usize],
+    plan: &mut WavePlan,
+    budget: &mut Budget<'_>,
+) {
+    const WAVE_WINDOW: usize = 16;
+    const PASSES: usize = 20;
+    let nu = seq.len();
+    let edge = |a: usize, b: usize| succ[a].binary_search(&b).is_ok();
+    let arr = &req.problem.arr;
+    let cost = (arr.n() * req.waves.max_size() + 2 * arr.edge_count() + 1) as u64;
+    let mut current = plan_key(req, plan);
+    let better = |a: (usize, f64), b: (usize, f64)| {
+        a.0 < b.0 || (a.0 == b.0 && a.1 < b.1 - 1e-9 * (1.0 + b.1.abs()))
+    };
+    for _ in 0..PASSES {
+        let mut improved = false;
+        let snapshot = seq.to_vec();
+        for &u in &snapshot {
+            let start = seq.iter().position(|&x| x == u).unwrap_or(0);
+            let mut best: Option<(usize, (usize, f64), WavePlan)> = None;
+            let mut try_here = |seq: &[usize], at: usize, budget: &mut Budget<'_>| {
+                if !budget.spend(cost) {
+                    return false;
+                }
+                let p = cut_waves(req, s, &expand(seq));
+                let k = plan_key(req, &p);
+                let bar = best.as_ref().map_or(current, |b| b.1);
+                if better(k, bar) {
+                    best = Some((at, k, p));
+                }
+                true
+            };
+            let mut i = start;
+            while i + 1 < nu && i - start < WAVE_WINDOW && !edge(u, seq[i + 1]) {
+                seq.swap(i, i + 1);
+                i += 1;
+                if !try_here(seq, i, budget) {
+                    break;
+                }
+            }
+            while i > start {
+                seq.swap(i - 1, i);
+                i -= 1;
+            }
+            while i > 0 && start - i < WAVE_WINDOW && !edge(seq[i - 1], u) {
+                seq.swap(i - 1, i);
+                i -= 1;
+                if !try_here(seq, i, budget) {
+                    break;
+                }
+            }
+            while i < start {
+                seq.swap(i, i + 1);
+                i += 1;
+            }
+            if let Some((at, k, p)) = best {
+                if at > start {
+                    seq[start..=at].rotate_left(1);
+                } else {
+                    seq[at..=start].rotate_right(1);
+                }
+                current = k;
+                *plan = p;
+                improved = true;
+            }
+            if budget.is_stopped() {
+                return;
+            }
+        }
+        if !improved {
+            break;
         }
     }
-    Ok(best.unwrap_or_else(|| cut_waves(req, &s, &[])))
 }
 
 /// Cuts a constraint-respecting order (local indices) into the best feasible waves.
