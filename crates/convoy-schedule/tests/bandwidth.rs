@@ -235,6 +235,21 @@ fn harwell_boeing_published_optima() {
     }
 }
 
+/// Same graph, seed and effort: the same plan, even when the effort runs out
+/// mid-search (the budget counts work, not time).
+#[test]
+fn same_effort_same_plan() {
+    let Some(g) = hb("dwt__162") else { return };
+    let options = Options {
+        seed: 3,
+        effort: 20_000_000,
+    };
+    let a = solve(&g, &options, &NoControl);
+    let b = solve(&g, &options, &NoControl);
+    assert_eq!(a, b);
+    check_solution(&g, &a);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
