@@ -451,14 +451,25 @@ pub fn select(
     } else {
         f64::INFINITY
     };
-    let (proved, open_min) =
-        branch_and_bound(&problem, &mut side, &mut best, &mut found, &mut budget);
+    let mut child = budget.child(options.effort / 4);
+    let lagrangian = lagrangian_bound(&problem, &mut child);
+    budget.absorb(child);
+    let (proved, open_min) = if found && lagrangian >= best - tolerance(graph) {
+        // The bound meets the heuristic's cut: nothing to search.
+        (true, best)
+    } else {
+        branch_and_bound(&problem, &mut side, &mut best, &mut found, &mut budget)
+    };
     if !found {
         return Err(SelectError::OverLimit { proven: proved });
     }
     tidy(&problem, &mut side);
     let cut = problem.cut(&side);
-    let lower_bound = if proved { cut } else { open_min.min(cut) } + 0.0;
+    let lower_bound = if proved {
+        cut
+    } else {
+        open_min.max(lagrangian).min(cut)
+    } + 0.0;
 
     let moved: Vec<usize> = (0..n)
         .filter(|&v| side[v] && machines[v].role == Role::Movable)
@@ -1067,7 +1078,7 @@ fn branch_and_bound(
 /// Beyond this many candidates the exact search is not attempted (its
 /// recursion is as deep as the candidates are many); the heuristic's answer is
 /// returned with the root bound.
-const MAX_EXACT_CANDIDATES: usize = 20_000;
+const MAX_EXACT_CANDIDATES: usize = 5_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -1265,6 +1276,239 @@ impl Bnb<'_, '_> {
             self.set(v, Side::Undecided);
         }
         complete
+    }
+}
+
+/// Beyond this many vertices the Lagrangian bound is not computed (its
+/// augmenting paths recurse as deep as they are long).
+const MAX_FLOW_VERTICES: usize = 10_000;
+
+/// A Lagrangian lower bound: relax one covering constraint ("the movers
+/// release at least `need` of this resource") with a multiplier λ ≥ 0, so that
+/// `min cut(S) − λ·(released(S) − need)` over all `S` is a minimum s–t cut
+/// (each candidate that counts gets a source arc of capacity λ·size, cut when
+/// it stays; Picard and Ratliff, *Minimum cuts and related problems*,
+/// Networks 5, 1975), and maximise over λ (the dual is concave in λ:
+/// golden-section search on ln λ). Every requirement and resource gives a bound; the
+/// largest is returned (0 when none applies; never more than the optimum up
+/// to rounding, which is subtracted).
+fn lagrangian_bound(p: &Problem<'_>, budget: &mut Budget<'_>) -> f64 {
+    let g = p.graph;
+    let n = g.n();
+    if n > MAX_FLOW_VERTICES {
+        return 0.0;
+    }
+    let total_w = g.total_weight();
+    let slack = 1e-9 * total_w.max(1.0);
+    let mut best = 0.0f64;
+    // λ = 0: the plain minimum cut between the fixed sides.
+    let mut flow = FlowNet::new(p, None, 0.0);
+    if !budget.spend(flow.arcs() as u64) {
+        return 0.0;
+    }
+    best = best.max(flow.max_flow() - slack);
+    for r in &p.reqs {
+        for resource in 0..2 {
+            let size = |v: usize| {
+                if resource == 0 {
+                    p.machines[v].vcpus
+                } else {
+                    p.machines[v].memory_mib
+                }
+            };
+            let need = if resource == 0 { r.vcpus } else { r.memory };
+            let counts = |v: usize| r.member[v] && p.machines[v].role == Role::Movable;
+            let forced: u64 = (0..n)
+                .filter(|&v| counts(v) && p.fixed_in[v])
+                .map(size)
+                .sum();
+            let cand: u64 = (0..n)
+                .filter(|&v| counts(v) && p.is_candidate[v])
+                .map(size)
+                .sum();
+            let min_size = (0..n)
+                .filter(|&v| counts(v) && p.is_candidate[v] && size(v) > 0)
+                .map(size)
+                .min();
+            let (Some(min_size), true) = (min_size, need > forced) else {
+                continue;
+            };
+            let deficit = (need - forced) as f64;
+            // Searched over x = ln λ: a concave function of λ is unimodal in
+            // any increasing reparametrisation, and the log scale finds small
+            // multipliers as fast as large ones.
+            let value = |x: f64, budget: &mut Budget<'_>| -> Option<f64> {
+                let lambda = x.exp();
+                let mut f = FlowNet::new(p, Some((r, resource)), lambda);
+                if !budget.spend(f.arcs() as u64) {
+                    return None;
+                }
+                Some(lambda * deficit + f.max_flow() - lambda * cand as f64)
+            };
+            // Past λ = (total weight + 1) / min size moving every candidate is
+            // best and the dual only falls.
+            let top = ((total_w + 1.0) / min_size as f64).ln();
+            let (mut lo, mut hi) = (top - 40.0, top);
+            let phi = (5f64.sqrt() - 1.0) / 2.0;
+            let mut a = hi - phi * (hi - lo);
+            let mut b = lo + phi * (hi - lo);
+            let (Some(mut fa), Some(mut fb)) = (value(a, budget), value(b, budget)) else {
+                return best;
+            };
+            best = best.max(fa.max(fb) - slack);
+            for _ in 0..60 {
+                if fa < fb {
+                    lo = a;
+                    a = b;
+                    fa = fb;
+                    b = lo + phi * (hi - lo);
+                    let Some(v) = value(b, budget) else {
+                        return best;
+                    };
+                    fb = v;
+                } else {
+                    hi = b;
+                    b = a;
+                    fb = fa;
+                    a = hi - phi * (hi - lo);
+                    let Some(v) = value(a, budget) else {
+                        return best;
+                    };
+                    fa = v;
+                }
+                best = best.max(fa.max(fb) - slack);
+                if hi - lo <= 1e-9 {
+                    break;
+                }
+            }
+        }
+    }
+    best.max(0.0)
+}
+
+/// A flow network for [`lagrangian_bound`]: the graph's edges both ways,
+/// the cloud side tied to the source and the fixed private side to the sink,
+/// and, for a requirement, source arcs of capacity λ·size to the candidates
+/// that count toward it. Dinic's algorithm (E. A. Dinic, *Algorithm for
+/// solution of a problem of maximum flow in networks with power estimation*,
+/// Soviet Math. Doklady 11, 1970).
+struct FlowNet {
+    head: Vec<usize>,
+    next: Vec<usize>,
+    to: Vec<usize>,
+    cap: Vec<f64>,
+    level: Vec<u32>,
+    iter: Vec<usize>,
+    s: usize,
+    t: usize,
+    eps: f64,
+}
+
+impl FlowNet {
+    fn new(p: &Problem<'_>, req: Option<(&Req, usize)>, lambda: f64) -> FlowNet {
+        let g = p.graph;
+        let n = g.n();
+        let big = 2.0 * g.total_weight() + 1.0;
+        let mut f = FlowNet {
+            head: vec![usize::MAX; n + 2],
+            next: Vec::new(),
+            to: Vec::new(),
+            cap: Vec::new(),
+            level: vec![0; n + 2],
+            iter: vec![0; n + 2],
+            s: n,
+            t: n + 1,
+            eps: 1e-12 * big,
+        };
+        for (u, v, w) in g.edges() {
+            f.pair(u, v, w, w);
+        }
+        for v in 0..n {
+            if p.fixed_in[v] {
+                f.pair(f.s, v, big, 0.0);
+            } else if !p.is_candidate[v] {
+                f.pair(v, f.t, big, 0.0);
+            } else if let Some((r, resource)) = req {
+                if r.member[v] && p.machines[v].role == Role::Movable {
+                    let size = if resource == 0 {
+                        p.machines[v].vcpus
+                    } else {
+                        p.machines[v].memory_mib
+                    };
+                    if size > 0 && lambda > 0.0 {
+                        f.pair(f.s, v, lambda * size as f64, 0.0);
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    fn arcs(&self) -> usize {
+        self.to.len()
+    }
+
+    fn pair(&mut self, u: usize, v: usize, c_uv: f64, c_vu: f64) {
+        for (a, b, c) in [(u, v, c_uv), (v, u, c_vu)] {
+            self.to.push(b);
+            self.cap.push(c);
+            self.next.push(self.head[a]);
+            self.head[a] = self.to.len() - 1;
+        }
+    }
+
+    fn bfs(&mut self) -> bool {
+        self.level.iter_mut().for_each(|l| *l = u32::MAX);
+        let mut queue = std::collections::VecDeque::new();
+        self.level[self.s] = 0;
+        queue.push_back(self.s);
+        while let Some(u) = queue.pop_front() {
+            let mut e = self.head[u];
+            while e != usize::MAX {
+                let v = self.to[e];
+                if self.cap[e] > self.eps && self.level[v] == u32::MAX {
+                    self.level[v] = self.level[u] + 1;
+                    queue.push_back(v);
+                }
+                e = self.next[e];
+            }
+        }
+        self.level[self.t] != u32::MAX
+    }
+
+    fn dfs(&mut self, u: usize, pushed: f64) -> f64 {
+        if u == self.t {
+            return pushed;
+        }
+        while self.iter[u] != usize::MAX {
+            let e = self.iter[u];
+            let v = self.to[e];
+            if self.cap[e] > self.eps && self.level[v] == self.level[u] + 1 {
+                let d = self.dfs(v, pushed.min(self.cap[e]));
+                if d > self.eps {
+                    self.cap[e] -= d;
+                    self.cap[e ^ 1] += d;
+                    return d;
+                }
+            }
+            self.iter[u] = self.next[e];
+        }
+        0.0
+    }
+
+    fn max_flow(&mut self) -> f64 {
+        let mut total = 0.0;
+        while self.bfs() {
+            self.iter.clone_from(&self.head);
+            loop {
+                let d = self.dfs(self.s, f64::INFINITY);
+                if d <= self.eps {
+                    break;
+                }
+                total += d;
+            }
+        }
+        total
     }
 }
 
