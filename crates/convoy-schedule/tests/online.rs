@@ -40,6 +40,8 @@ fn chi_square(counts: &[u64], probs: &[f64]) -> (f64, usize) {
 fn assert_fits(counts: &[u64], probs: &[f64]) {
     let (stat, df) = chi_square(counts, probs);
     let crit = CHI2_CRIT_P001[df - 1];
+    // Shown with --nocapture, for the record.
+    eprintln!("chi-square {stat:.2} (df {df}, critical {crit} at p = 0.001)");
     assert!(
         stat < crit,
         "chi-square {stat:.2} >= {crit} (df {df}); counts {counts:?}, probs {probs:?}"
