@@ -725,7 +725,7 @@ fn heuristic(p: &Problem<'_>, seed: u64, budget: &mut Budget<'_>) -> Vec<bool> {
     let n = p.graph.n();
     let eps = tolerance(p.graph);
     let mut best_side: Option<(Vec<bool>, f64)> = None;
-    let mut consider = |st: &State<'_, '_>, best_side: &mut Option<(Vec<bool>, f64)>| {
+    let consider = |st: &State<'_, '_>, best_side: &mut Option<(Vec<bool>, f64)>| {
         if st.feasible() {
             let c = st.cut();
             let better = match best_side {
