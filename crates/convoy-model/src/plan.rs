@@ -18,9 +18,10 @@ pub struct Plan {
     /// The order's value of the objective (for bandwidth, equal to `bandwidth`).
     #[serde(serialize_with = "number")]
     pub objective_value: f64,
-    /// A proven lower bound on the optimal value of the objective.
-    #[serde(serialize_with = "number")]
-    pub lower_bound: f64,
+    /// A proven lower bound on the optimal value of the objective; `null`
+    /// when none is known (plans in waves).
+    #[serde(serialize_with = "optional_number")]
+    pub lower_bound: Option<f64>,
     /// True only when the order is proven optimal (its value meets the lower bound).
     pub optimal: bool,
     /// The order's bandwidth, whatever the objective: the longest stretch,
@@ -65,6 +66,13 @@ fn number<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+fn optional_number<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => number(v, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Reads a plan file written by `convoy plan --format json` or `-o`.
 pub fn read_plan(path: &Path) -> Result<Plan, FileError> {
     let text = read_text(path)?;
@@ -101,7 +109,7 @@ mod tests {
             objective: "bandwidth".into(),
             order: vec!["a".into()],
             objective_value: 3.0,
-            lower_bound: 2.5,
+            lower_bound: Some(2.5),
             optimal: false,
             bandwidth: 3,
             waves: vec![],

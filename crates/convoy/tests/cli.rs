@@ -541,3 +541,131 @@ fn compare_json_lists_every_strategy() {
         }
     }
 }
+
+#[test]
+fn waves_and_constraints_are_honoured_or_refused_with_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let constraints = write(
+        dir.path(),
+        "c.toml",
+        "stay = [\"hotel-frontend\"]\n\
+         together = [[\"sockshop-orders-db\", \"sockshop-orders-1\", \"sockshop-orders-2\"]]\n\
+         before = [[\"social-user-mongodb\", \"social-user-service\"]]\n\
+         max_per_node = 2\n",
+    );
+    let out = convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args([
+            "--waves",
+            "3",
+            "--format",
+            "json",
+            "--effort",
+            "3000000",
+            "--constraints",
+        ])
+        .arg(&constraints)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: convoy_model::Plan = serde_json::from_slice(&out.stdout).unwrap();
+    let flat: Vec<String> = plan.waves.concat();
+    assert_eq!(
+        flat, plan.order,
+        "the waves are consecutive runs of the order"
+    );
+    assert_eq!(plan.waves.len(), plan.wave_split_traffic.len());
+    assert!(plan.waves.iter().all(|w| !w.is_empty() && w.len() <= 3));
+    assert!(!plan
+        .order
+        .iter()
+        .any(|n| n == "hotel-frontend" || n == "backup"));
+    assert_eq!(plan.order.len(), 96);
+    let wave_of = |name: &str| {
+        plan.waves
+            .iter()
+            .position(|w| w.iter().any(|n| n == name))
+            .unwrap()
+    };
+    let group = wave_of("sockshop-orders-db");
+    assert_eq!(wave_of("sockshop-orders-1"), group);
+    assert_eq!(wave_of("sockshop-orders-2"), group);
+    assert!(wave_of("social-user-mongodb") < wave_of("social-user-service"));
+    let inventory = convoy_model::read_inventory(&root().join("examples/inventory.toml")).unwrap();
+    for wave in &plan.waves {
+        let mut per_node = std::collections::HashMap::new();
+        for name in wave {
+            *per_node
+                .entry(&inventory.vm(name).unwrap().node)
+                .or_insert(0) += 1;
+        }
+        assert!(
+            per_node.values().all(|&c| c <= 2),
+            "node limit broken in {wave:?}"
+        );
+    }
+    assert!(
+        plan.lower_bound.is_none(),
+        "no bound is known for plans in waves"
+    );
+    assert!(plan.constraints.is_some());
+
+    let cycle = write(
+        dir.path(),
+        "cycle.toml",
+        "before = [[\"sockshop-user\", \"sockshop-user-db\"]]\n\
+         not_after = [[\"sockshop-user-db\", \"sockshop-user\"]]\n",
+    );
+    let plan_file = dir.path().join("plan.json");
+    convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .arg("--constraints")
+        .arg(&cycle)
+        .arg("-o")
+        .arg(&plan_file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("precedence cycle through"))
+        .stderr(predicate::str::contains(format!("{}:1", cycle.display())))
+        .stderr(predicate::str::contains(format!("{}:2", cycle.display())));
+    assert!(!plan_file.exists());
+
+    let unknown = write(
+        dir.path(),
+        "u.toml",
+        "stay = [\"web\"]\n\nbefore = [[\"nobody\", \"web\"]]\n",
+    );
+    convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .arg("--constraints")
+        .arg(&unknown)
+        .assert()
+        .code(2)
+        .stderr(format!(
+            "error: {}:1: expected a VM of the inventory, found \"web\"\n",
+            unknown.display()
+        ));
+    convoy()
+        .args(["plan", "examples/cluster.csv", "--waves", "0"])
+        .assert()
+        .code(2);
+}

@@ -99,12 +99,7 @@ pub fn strategies(
         Objective::Bandwidth,
         Objective::Cutwidth,
     ] {
-        let request = PlanRequest {
-            objective: Some(objective),
-            link_bps: Some(link_bps),
-            seed,
-            effort,
-        };
+        let request = PlanRequest::simple(Some(objective), Some(link_bps), seed, effort);
         let plan = make_plan(cluster, &request, &NoControl)?;
         out.push((format!("convoy {}", plan.objective), vec![plan.order]));
     }

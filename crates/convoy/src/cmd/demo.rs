@@ -73,21 +73,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     )?;
     out.flush()?;
     let search = Search::new("planning", None, live);
-    let request = PlanRequest {
-        objective: None,
-        link_bps: Some(args.wan.wan.capacity_bps),
-        seed: args.seed,
-        effort: args.effort,
-    };
+    let request = PlanRequest::simple(
+        None,
+        Some(args.wan.wan.capacity_bps),
+        args.seed,
+        args.effort,
+    );
     let plan = make_plan(&cluster, &request, &search)?;
     search.finish();
     let proof = if plan.optimal {
         "optimal".to_string()
     } else {
-        format!(
-            "lower bound {}",
-            describe_value(&plan, plan.lower_bound, true)
-        )
+        match plan.lower_bound {
+            Some(lb) => format!("lower bound {}", describe_value(&plan, lb, true)),
+            None => "no lower bound".to_string(),
+        }
     };
     writeln!(
         out,

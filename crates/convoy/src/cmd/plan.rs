@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use convoy_model::{Graph, Plan};
+use convoy_model::{read_constraints, ConstraintsFile, FileError, Graph, Plan};
 use convoy_schedule::arrangement::{self, Anchor, Problem, TimeModel};
 use convoy_schedule::bandwidth::{self, DEFAULT_EFFORT};
+use convoy_schedule::constraints::{self, Constraints, PlanError};
+use convoy_schedule::waves::{self, Waves};
 use convoy_schedule::{cutwidth, stretch, Control, StopReason};
 
 use super::simulate::{fmt_num, human_bits, human_bytes};
@@ -57,6 +59,17 @@ pub struct PlanArgs {
     /// it every move takes one step.
     #[arg(long, value_name = "RATE", value_parser = convoy_sim::parse_rate)]
     pub link: Option<f64>,
+    /// Move in waves of at most K VMs at once (sharing the link); the cut
+    /// into waves is chosen for the objective.
+    #[arg(long, value_name = "K", conflicts_with = "wave_size", value_parser = clap::value_parser!(u64).range(1..))]
+    pub waves: Option<u64>,
+    /// Move in waves of K VMs (as few waves as the constraints allow).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub wave_size: Option<u64>,
+    /// Constraints (TOML, or JSON by extension): VMs that stay, groups that
+    /// move together, precedences, per-node limits. See docs/formats.md.
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
     /// Seed of the randomised search.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -89,6 +102,29 @@ pub struct PlanRequest {
     pub seed: u64,
     /// Work budget.
     pub effort: u64,
+    /// How the order is cut into waves.
+    pub waves: Waves,
+    /// Constraints, with the file they came from (for messages).
+    pub constraints: Option<(PathBuf, ConstraintsFile)>,
+}
+
+impl PlanRequest {
+    /// A request for `objective` with no waves and no constraints.
+    pub fn simple(
+        objective: Option<Objective>,
+        link_bps: Option<f64>,
+        seed: u64,
+        effort: u64,
+    ) -> Self {
+        PlanRequest {
+            objective,
+            link_bps,
+            seed,
+            effort,
+            waves: Waves::Sequential,
+            constraints: None,
+        }
+    }
 }
 
 /// The default objective: stretch when weights carry information, bandwidth otherwise.
@@ -107,6 +143,17 @@ fn stopped(s: Option<StopReason>) -> Option<String> {
     })
 }
 
+/// What a solver returned, in graph-independent form.
+struct Solved {
+    order: Vec<String>,
+    value: f64,
+    lower_bound: Option<f64>,
+    solver: String,
+    stopped: Option<StopReason>,
+    waves: Vec<Vec<String>>,
+    split: Vec<f64>,
+}
+
 /// Plans the cluster and checks the result before anyone sees it: the order
 /// must be a permutation of the movers, and its figures are recomputed.
 pub fn make_plan(
@@ -114,80 +161,283 @@ pub fn make_plan(
     request: &PlanRequest,
     control: &dyn Control,
 ) -> anyhow::Result<Plan> {
-    let graph = &cluster.graph;
     let objective = request
         .objective
         .unwrap_or_else(|| default_objective(&cluster.traffic));
+    let solved = if objective == Objective::Bandwidth {
+        if request.waves != Waves::Sequential || request.constraints.is_some() {
+            return Err(InputError(
+                "waves and constraints need the stretch or cutwidth objective (--objective stretch)"
+                    .into(),
+            )
+            .into());
+        }
+        solve_bandwidth(cluster, request, control)?
+    } else {
+        solve_arrangement(cluster, objective, request, control)?
+    };
+    // The movers' subgraph in plan order: its bandwidth, and a check that the
+    // order names every mover once.
+    let index: Vec<usize> = solved
+        .order
+        .iter()
+        .map(|n| cluster.graph.index_of(n))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            anyhow::anyhow!("internal error: the order names a VM that does not move")
+        })?;
+    let mut seen = vec![false; cluster.graph.n()];
+    anyhow::ensure!(
+        index
+            .iter()
+            .all(|&v| !std::mem::replace(&mut seen[v], true)),
+        "internal error: the planner returned a VM twice"
+    );
+    let moved = cluster.graph.induced(&index);
+    let identity: Vec<usize> = (0..moved.n()).collect();
+    let optimal = solved
+        .lower_bound
+        .is_some_and(|lb| solved.value <= lb + 1e-9 * lb.abs().max(1.0));
+    Ok(Plan {
+        objective: objective.name().into(),
+        bandwidth: bandwidth::bandwidth_of(&moved, &identity) as u64,
+        order: solved.order,
+        objective_value: solved.value,
+        lower_bound: solved.lower_bound,
+        optimal,
+        waves: solved.waves,
+        wave_split_traffic: solved.split,
+        permanent_cut: permanent_cut(cluster, request.constraints.as_ref().map(|c| &c.1)),
+        constraints: request
+            .constraints
+            .as_ref()
+            .map(|(_, c)| constraints_json(c)),
+        solver: solved.solver,
+        seed: request.seed,
+        effort: request.effort,
+        stopped_by: if optimal {
+            None
+        } else {
+            stopped(solved.stopped)
+        },
+        convoy_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+fn solve_bandwidth(
+    cluster: &Cluster,
+    request: &PlanRequest,
+    control: &dyn Control,
+) -> anyhow::Result<Solved> {
+    let graph = &cluster.graph;
     let options = bandwidth::Options {
         seed: request.seed,
         effort: request.effort,
     };
-    let (order, value, lower_bound, solver, stop) = if objective == Objective::Bandwidth {
-        let s = bandwidth::solve(graph, &options, control);
-        let width = bandwidth::bandwidth_of(graph, &s.order);
-        anyhow::ensure!(
-            width == s.bandwidth,
-            "internal error: reported bandwidth {} but the order has {width}",
-            s.bandwidth
-        );
-        let names: Vec<String> = s.order.iter().map(|&v| graph.name(v).to_string()).collect();
-        (
-            names,
-            width as f64,
-            s.lower_bound as f64,
-            s.solver.clone(),
-            s.stopped,
-        )
-    } else {
-        let problem = arrangement_problem(cluster, request.link_bps)?;
-        let options = arrangement::Options {
-            seed: request.seed,
-            effort: request.effort,
-        };
-        let s = match objective {
-            Objective::Stretch => stretch::solve(&problem, &options, control),
-            _ => cutwidth::solve(&problem, &options, control),
-        };
-        let recomputed = match objective {
-            Objective::Stretch => stretch::stretch_of(&problem, &s.order),
-            _ => cutwidth::cutwidth_of(&problem, &s.order),
-        }
-        .map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
-        anyhow::ensure!(
-            (recomputed - s.value).abs() <= 1e-6 * s.value.abs().max(1.0),
-            "internal error: reported {} {} but the order has {recomputed}",
-            objective.name(),
-            s.value
-        );
-        let t = &cluster.traffic;
-        let names = s.order.iter().map(|&v| t.name(v).to_string()).collect();
-        (names, s.value, s.lower_bound, s.solver.clone(), s.stopped)
-    };
-    let index: Vec<usize> = order
-        .iter()
-        .map(|n: &String| graph.index_of(n).expect("the order names movers"))
-        .collect();
+    let s = bandwidth::solve(graph, &options, control);
     anyhow::ensure!(
-        convoy_schedule::is_permutation(&index, graph.n()),
-        "internal error: the planner returned an order that is not a permutation of the VMs that move"
+        convoy_schedule::is_permutation(&s.order, graph.n()),
+        "internal error: the planner returned an order that is not a permutation"
     );
-    let optimal = value <= lower_bound + 1e-9 * lower_bound.abs().max(1.0);
-    Ok(Plan {
-        objective: objective.name().into(),
-        bandwidth: bandwidth::bandwidth_of(graph, &index) as u64,
-        order,
-        objective_value: value,
-        lower_bound,
-        optimal,
+    let width = bandwidth::bandwidth_of(graph, &s.order);
+    anyhow::ensure!(
+        width == s.bandwidth,
+        "internal error: reported bandwidth {} but the order has {width}",
+        s.bandwidth
+    );
+    Ok(Solved {
+        order: s.order.iter().map(|&v| graph.name(v).to_string()).collect(),
+        value: width as f64,
+        lower_bound: Some(s.lower_bound as f64),
+        solver: s.solver.clone(),
+        stopped: s.stopped,
         waves: Vec::new(),
-        wave_split_traffic: Vec::new(),
-        permanent_cut: permanent_cut(cluster),
-        constraints: None,
-        solver,
+        split: Vec::new(),
+    })
+}
+
+fn solve_arrangement(
+    cluster: &Cluster,
+    objective: Objective,
+    request: &PlanRequest,
+    control: &dyn Control,
+) -> anyhow::Result<Solved> {
+    let t = &cluster.traffic;
+    let time = time_model(cluster, request.link_bps)?;
+    let mut anchors = anchors(cluster);
+    let constraints = match &request.constraints {
+        Some((path, file)) => Some(resolve_constraints(cluster, path, file)?),
+        None => None,
+    };
+    if let Some(c) = &constraints {
+        c.apply_stays(&mut anchors);
+    }
+    let problem = Problem::new(t, &anchors, &time).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let options = arrangement::Options {
         seed: request.seed,
         effort: request.effort,
-        stopped_by: if optimal { None } else { stopped(stop) },
-        convoy_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let s = match objective {
+        Objective::Stretch => stretch::solve(&problem, &options, control),
+        _ => cutwidth::solve(&problem, &options, control),
+    };
+    let recompute = |order: &[usize]| match objective {
+        Objective::Stretch => stretch::stretch_of(&problem, order),
+        _ => cutwidth::cutwidth_of(&problem, order),
+    };
+    let recomputed = recompute(&s.order).map_err(|e| anyhow::anyhow!("internal error: {e}"))?;
+    anyhow::ensure!(
+        (recomputed - s.value).abs() <= 1e-6 * s.value.abs().max(1.0),
+        "internal error: reported {} {} but the order has {recomputed}",
+        objective.name(),
+        s.value
+    );
+    let names =
+        |vs: &[usize]| -> Vec<String> { vs.iter().map(|&v| t.name(v).to_string()).collect() };
+    let Some(c) = constraints
+        .filter(|c| !c.is_empty())
+        .or_else(|| (request.waves != Waves::Sequential).then(Constraints::default))
+    else {
+        return Ok(Solved {
+            order: names(&s.order),
+            value: s.value,
+            lower_bound: Some(s.lower_bound),
+            solver: s.solver.clone(),
+            stopped: s.stopped,
+            waves: Vec::new(),
+            split: Vec::new(),
+        });
+    };
+    let wave_objective = match objective {
+        Objective::Stretch => waves::Objective::Stretch,
+        _ => waves::Objective::Cutwidth,
+    };
+    let req = constraints::Request {
+        problem: &problem,
+        anchors: &anchors,
+        time: &time,
+        constraints: &c,
+        start: Some(&s.order),
+        waves: request.waves,
+        objective: wave_objective,
+    };
+    let planned = match constraints::plan(&req, &options, control) {
+        Ok(p) => p,
+        Err(PlanError::Infeasible(conflicts)) => {
+            let (path, file) = request
+                .constraints
+                .as_ref()
+                .expect("conflicts come from a file");
+            let lines: Vec<String> = conflicts
+                .iter()
+                .map(|x| {
+                    x.describe(&|v| t.name(v).to_string(), &|r| {
+                        format!(
+                            "{}:{}",
+                            path.display(),
+                            constraints::source_line(file, &c, r)
+                        )
+                    })
+                })
+                .collect();
+            return Err(InputError(format!(
+                "{}: no plan can satisfy these constraints: {}",
+                path.display(),
+                lines.join("; ")
+            ))
+            .into());
+        }
+        Err(PlanError::Input(e)) => anyhow::bail!("internal error: {e}"),
+    };
+    let sequential = request.waves == Waves::Sequential;
+    Ok(Solved {
+        order: names(&planned.order),
+        value: planned.value,
+        // Constraints only narrow the choice: the unconstrained bound still
+        // holds. Waves change the objective itself, and no bound is known for it.
+        lower_bound: sequential.then_some(s.lower_bound),
+        solver: format!("{}+constraints", s.solver),
+        stopped: s.stopped,
+        waves: if sequential {
+            Vec::new()
+        } else {
+            planned.waves.iter().map(|w| names(w)).collect()
+        },
+        split: if sequential {
+            Vec::new()
+        } else {
+            planned.split
+        },
+    })
+}
+
+/// Resolves a constraints file against the cluster: names must be VMs (and
+/// nodes) of the inventory, or vertices of the graph when there is none.
+fn resolve_constraints(
+    cluster: &Cluster,
+    path: &std::path::Path,
+    file: &ConstraintsFile,
+) -> anyhow::Result<Constraints> {
+    let t = &cluster.traffic;
+    let nodes: Vec<(String, Vec<usize>)> = match &cluster.inventory {
+        Some(inv) => {
+            file.check_names(path, &|n| inv.vm(n).is_some(), &|n| {
+                inv.nodes.iter().any(|x| x.name == n)
+            })?;
+            inv.nodes
+                .iter()
+                .map(|node| {
+                    let vms = inv
+                        .vms
+                        .iter()
+                        .filter(|v| v.node == node.name)
+                        .filter_map(|v| t.index_of(&v.name))
+                        .collect();
+                    (node.name.clone(), vms)
+                })
+                .collect()
+        }
+        None => {
+            if file.max_per_node.is_some() || !file.node_limits.is_empty() {
+                return Err(InputError(format!(
+                    "{}: node limits need --inventory (it says which VM runs on which node)",
+                    path.display()
+                ))
+                .into());
+            }
+            file.check_names(path, &|n| t.index_of(n).is_some(), &|_| false)?;
+            Vec::new()
+        }
+    };
+    Constraints::from_file(file, &|n| t.index_of(n), &nodes).map_err(|n| {
+        FileError::line(
+            path,
+            n.line,
+            format!("expected a VM of the graph, found {:?}", n.name),
+        )
+        .into()
+    })
+}
+
+/// The constraints as the plan records them.
+fn constraints_json(file: &ConstraintsFile) -> serde_json::Value {
+    let pairs = |ps: &[convoy_model::Precedence]| -> Vec<[String; 2]> {
+        ps.iter()
+            .map(|p| [p.first.name.clone(), p.then.name.clone()])
+            .collect()
+    };
+    let limits: serde_json::Map<String, serde_json::Value> = file
+        .node_limits
+        .iter()
+        .filter_map(|c| Some((c.node.clone()?, c.max.into())))
+        .collect();
+    serde_json::json!({
+        "stay": file.stay.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
+        "together": file.together.iter().map(|g| g.vms.iter().map(|n| n.name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "before": pairs(&file.before),
+        "not_after": pairs(&file.not_after),
+        "max_per_node": file.max_per_node.as_ref().map(|c| c.max),
+        "node_limits": limits,
     })
 }
 
@@ -208,8 +458,13 @@ fn anchors(cluster: &Cluster) -> Vec<Anchor> {
         .collect()
 }
 
-fn permanent_cut(cluster: &Cluster) -> f64 {
-    let a = anchors(cluster);
+fn permanent_cut(cluster: &Cluster, constraints: Option<&ConstraintsFile>) -> f64 {
+    let mut a = anchors(cluster);
+    for stay in constraints.iter().flat_map(|c| &c.stay) {
+        if let Some(v) = cluster.traffic.index_of(&stay.name) {
+            a[v] = Anchor::Stays;
+        }
+    }
     cluster
         .traffic
         .edges()
@@ -223,11 +478,11 @@ fn permanent_cut(cluster: &Cluster) -> f64 {
         .sum()
 }
 
-/// The stretch/cutwidth problem of the cluster, with move durations from
-/// the inventory's sizes when a link rate is given.
-fn arrangement_problem(cluster: &Cluster, link_bps: Option<f64>) -> anyhow::Result<Problem> {
+/// Move durations from the inventory's sizes when a link rate is given; one
+/// step per move otherwise.
+fn time_model(cluster: &Cluster, link_bps: Option<f64>) -> anyhow::Result<TimeModel> {
     let t = &cluster.traffic;
-    let time = match link_bps {
+    Ok(match link_bps {
         None => TimeModel::Positions,
         Some(rate) => {
             let inventory = cluster
@@ -245,8 +500,7 @@ fn arrangement_problem(cluster: &Cluster, link_bps: Option<f64>) -> anyhow::Resu
                 .collect();
             TimeModel::Durations(durations)
         }
-    };
-    Problem::new(t, &anchors(cluster), &time).map_err(|e| anyhow::anyhow!("{e}"))
+    })
 }
 
 /// Runs `convoy plan`.
@@ -257,11 +511,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         args.time_limit,
         !args.quiet && std::io::stderr().is_terminal(),
     );
+    let constraints = match &args.constraints {
+        Some(path) => Some((path.clone(), read_constraints(path)?)),
+        None => None,
+    };
+    let waves = match (args.waves, args.wave_size) {
+        (Some(k), _) => Waves::AtMost(k as usize),
+        (None, Some(k)) => Waves::Fill(k as usize),
+        (None, None) => Waves::Sequential,
+    };
     let request = PlanRequest {
         objective: args.objective,
         link_bps: args.link,
         seed: args.seed,
         effort: args.effort,
+        waves,
+        constraints,
     };
     let plan = make_plan(&cluster, &request, &search)?;
     search.finish();
@@ -304,7 +569,7 @@ fn write_table(
         out,
         "plan for {}: {} VMs move, {} conversations among them, {} component{}",
         args.graph.display(),
-        graph.n(),
+        plan.order.len(),
         graph.edge_count(),
         components,
         if components == 1 { "" } else { "s" }
@@ -315,13 +580,24 @@ fn write_table(
         "not proven optimal"
     };
     let timed = args.link.is_some();
+    let bound = match plan.lower_bound {
+        Some(lb) => format!("lower bound {}", describe_value(plan, lb, timed)),
+        None => "no lower bound known for waves".to_string(),
+    };
     writeln!(
         out,
-        "  {:<12} {}  (lower bound {}, {proof})",
+        "  {:<12} {}  ({bound}, {proof})",
         plan.objective,
         describe_value(plan, plan.objective_value, timed),
-        describe_value(plan, plan.lower_bound, timed)
     )?;
+    if !plan.waves.is_empty() {
+        writeln!(
+            out,
+            "  waves        {} (largest {})",
+            plan.waves.len(),
+            plan.waves.iter().map(Vec::len).max().unwrap_or(0)
+        )?;
+    }
     if plan.objective != "bandwidth" {
         writeln!(out, "  bandwidth    {}", plan.bandwidth)?;
     }
@@ -344,10 +620,27 @@ fn write_table(
     if let Some(path) = &args.output {
         writeln!(out, "  written to   {}", path.display())?;
     }
-    writeln!(out, "  order (first to move first):")?;
-    let width = plan.order.len().to_string().len();
-    for (i, name) in plan.order.iter().enumerate() {
-        writeln!(out, "    {:>width$}  {name}", i + 1)?;
+    if plan.waves.is_empty() {
+        writeln!(out, "  order (first to move first):")?;
+        let width = plan.order.len().to_string().len();
+        for (i, name) in plan.order.iter().enumerate() {
+            writeln!(out, "    {:>width$}  {name}", i + 1)?;
+        }
+    } else {
+        writeln!(
+            out,
+            "  waves (first to move first; split traffic while each runs):"
+        )?;
+        let width = plan.waves.len().to_string().len();
+        for (i, (wave, split)) in plan.waves.iter().zip(&plan.wave_split_traffic).enumerate() {
+            writeln!(
+                out,
+                "    {:>width$}  {:>14}  {}",
+                i + 1,
+                human_bits(split * 8.0),
+                wave.join(", ")
+            )?;
+        }
     }
     Ok(())
 }
