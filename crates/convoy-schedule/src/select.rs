@@ -9,19 +9,30 @@
 //! This is a minimum cut with covering (knapsack) side constraints, NP-hard in
 //! general (it contains min-knapsack when the graph has no edges). The solver:
 //!
-//! 1. a greedy start in the spirit of the min-knapsack greedy (best cut increase
-//!    per unit of need covered, moves that lower the cut first), then
-//! 2. a Fiduccia–Mattheyses-style refinement (C. M. Fiduccia and R. M. Mattheyses,
-//!    *A linear-time heuristic for improving network partitions*, DAC 1982):
-//!    single flips and Kernighan–Lin pair swaps (B. W. Kernighan and S. Lin, *An
-//!    efficient heuristic procedure for partitioning graphs*, Bell Syst. Tech. J.
-//!    49, 1970) that keep the need satisfied, with seeded perturbation restarts;
-//! 3. an exact depth-first branch and bound over the candidates, whose bound is
+//! 1. greedy starts: the min-knapsack greedy (best cut increase per unit of
+//!    need covered, moves that lower the cut first) and greedy graph growing
+//!    (smallest cut increase first, which moves tight groups whole), plus
+//!    growth from seeded random candidates;
+//! 2. refinement that keeps the need satisfied: single flips, Kernighan–Lin
+//!    pair swaps (B. W. Kernighan and S. Lin, *An efficient heuristic procedure
+//!    for partitioning graphs*, Bell Syst. Tech. J. 49, 1970) and one-direction
+//!    Fiduccia–Mattheyses passes (C. M. Fiduccia and R. M. Mattheyses, *A
+//!    linear-time heuristic for improving network partitions*, DAC 1982), with
+//!    seeded perturbation restarts;
+//! 3. a Lagrangian lower bound: relaxing one covering constraint turns the
+//!    problem into a parametric minimum s–t cut (Dinic's max flow), maximised
+//!    over the multiplier;
+//! 4. an exact depth-first branch and bound over the candidates, whose bound is
 //!    the cut already decided, plus for each undecided VM the cheaper of its two
 //!    sides toward decided ones, plus a fractional min-knapsack term (Dantzig's
-//!    LP bound) for the need still uncovered. It proves optimality on small inputs
-//!    (tens of candidates) and, when the budget runs out, still yields a valid
-//!    lower bound: the least bound of the subtrees left unexplored.
+//!    LP bound) for the need still uncovered. It proves optimality on small and
+//!    well-structured inputs (tens to hundreds of candidates) and, when the
+//!    budget runs out, still yields a valid lower bound: the least bound of the
+//!    subtrees left unexplored.
+//!
+//! Without a limit ([`Need::max_moved`]) the least cut may move more than the
+//! need asks (a tight group is cheapest moved whole); among selections of equal
+//! cut, movers that are not needed are dropped.
 //!
 //! Everything is pure: the inventory arrives as plain numbers ([`Cluster`]), and
 //! the work is counted in [`Budget`] units, so a selection is reproducible.
@@ -1704,6 +1715,29 @@ mod tests {
         assert_eq!(s.cut, 1.0);
         assert!(s.optimal);
         assert_eq!(s.lower_bound, 1.0);
+    }
+
+    #[test]
+    fn empty_inputs_are_fine() {
+        let g = Graph::from_edges(0, &[]);
+        let c = Cluster {
+            graph: &g,
+            machines: vec![],
+            nodes: vec![],
+        };
+        let s = select(&c, &Need::default(), &SelectOptions::default(), &NoControl).unwrap();
+        assert!(s.moved.is_empty() && s.optimal && s.cut == 0.0);
+        let e = select(
+            &c,
+            &Need {
+                evacuate: vec![3],
+                ..Need::default()
+            },
+            &SelectOptions::default(),
+            &NoControl,
+        )
+        .unwrap_err();
+        assert!(matches!(e, SelectError::BadInput(_)));
     }
 
     #[test]
