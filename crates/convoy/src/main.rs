@@ -30,6 +30,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Compute a migration order from a communication graph.
     Plan(cmd::plan::PlanArgs),
+    /// Choose which VMs to move to meet a need (evacuate nodes, free capacity).
+    Select(cmd::select::SelectArgs),
     /// Predict what a plan will cost on a modelled WAN.
     Simulate(cmd::simulate::SimulateArgs),
     /// Run every strategy on the same cluster and WAN, side by side.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Select(args) => cmd::select::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Bench(command) => cmd::bench::run(command),

@@ -669,3 +669,124 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn select_meets_the_need_and_feeds_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let selected = dir.path().join("selected.toml");
+    let out = convoy()
+        .args([
+            "select",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args([
+            "--free",
+            "node=n01,vcpus=64",
+            "--format",
+            "json",
+            "--write-inventory",
+        ])
+        .arg(&selected)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let moved: Vec<String> = serde_json::from_value(v["moved"].clone()).unwrap();
+    let inventory = convoy_model::read_inventory(&root().join("examples/inventory.toml")).unwrap();
+    let freed: u32 = moved
+        .iter()
+        .map(|n| inventory.vm(n).unwrap())
+        .filter(|vm| vm.node == "n01")
+        .map(|vm| vm.vcpus)
+        .sum();
+    assert!(freed >= 64, "the need is met: {freed} vCPUs freed on n01");
+    assert!(v["lower_bound"].as_f64().unwrap() <= v["cut"].as_f64().unwrap());
+    // The written inventory pins everything else, so plan moves exactly the selection.
+    let out = convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--format",
+            "json",
+            "--effort",
+            "100000",
+            "--inventory",
+        ])
+        .arg(&selected)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: convoy_model::Plan = serde_json::from_slice(&out.stdout).unwrap();
+    let mut a = plan.order.clone();
+    let mut b = moved.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+    assert!((plan.permanent_cut - v["cut"].as_f64().unwrap()).abs() < 1e-6 * plan.permanent_cut);
+
+    convoy()
+        .args([
+            "select",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args(["--free", "node=n01,vcpus=100000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot be met even moving every movable VM: short by",
+        ));
+    convoy()
+        .args([
+            "select",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+        ])
+        .args(["--evacuate", "n99"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "expected a node of the inventory, found \"n99\"",
+        ));
+}
+
+#[test]
+fn online_replay_is_a_seeded_permutation() {
+    let run = |seed: &str| {
+        let out = convoy()
+            .args([
+                "plan",
+                "examples/cluster.csv",
+                "--inventory",
+                "examples/inventory.toml",
+            ])
+            .args(["--online", "--format", "json", "--seed", seed])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<convoy_model::Plan>(&out.stdout).unwrap()
+    };
+    let (a, b, c) = (run("1"), run("1"), run("2"));
+    assert_eq!(a, b, "same seed, same order");
+    assert_ne!(a.order, c.order, "the chooser is random");
+    let names: HashSet<&String> = a.order.iter().collect();
+    assert_eq!(names.len(), 97);
+    assert_eq!(a.objective, "online");
+    assert!(a.lower_bound.is_none() && !a.optimal);
+}

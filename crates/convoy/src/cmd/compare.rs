@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use convoy_schedule::bandwidth::{self, DEFAULT_EFFORT};
+use convoy_schedule::online::{trace_bytes, OnlineChooser};
 use convoy_schedule::NoControl;
-use convoy_sim::{simulate, NoProgress, Report, Scenario, Schedule, SimConfig};
+use convoy_sim::{
+    simulate, simulate_online, ChooserView, NoProgress, Report, Scenario, Schedule, Side, SimConfig,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::Serialize;
@@ -128,8 +131,11 @@ pub fn strategies(
         "smallest first".to_string(),
         vec![smallest.iter().map(|v| v.name.clone()).collect()],
     ));
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let base: Vec<String> = movers.iter().map(|v| v.name.clone()).collect();
+    // The online chooser's runs differ by seed; each entry is its candidate set.
+    let online_runs = random.clamp(1, 10);
+    out.push((ONLINE.to_string(), vec![base.clone(); online_runs as usize]));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let randoms = (0..random)
         .map(|_| {
             let mut o = base.clone();
@@ -153,8 +159,67 @@ fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
+/// The name of the online strategy: its order is not fixed beforehand but
+/// chosen while the simulated migration runs.
+pub const ONLINE: &str = "convoy online chooser";
+
+/// Runs the online chooser inside the simulator: each time a slot frees it
+/// picks the next VM with probability proportional to the traffic the
+/// forwarding stubs have seen between it and the VMs already moved (a VM's
+/// conversations are revealed when its move completes), uniformly when none.
+fn simulate_online_chooser(
+    cluster: &Cluster,
+    scenario: &Scenario,
+    movers: &[String],
+    config: &SimConfig,
+    concurrency: usize,
+    seed: u64,
+) -> anyhow::Result<Report> {
+    let candidates: Vec<usize> = movers
+        .iter()
+        .map(|n| scenario.vm_index(n).expect("movers are inventory VMs"))
+        .collect();
+    // The chooser's vertices are the candidates; scenario VM -> chooser vertex.
+    let mut local = vec![usize::MAX; scenario.vms.len()];
+    for (i, &c) in candidates.iter().enumerate() {
+        local[c] = i;
+    }
+    let traffic = &cluster.traffic;
+    let mut chooser = OnlineChooser::new(candidates.len(), seed);
+    let mut revealed = vec![false; scenario.vms.len()];
+    let mut choose = |view: &ChooserView<'_>| -> Option<usize> {
+        for (vm, side) in view.sites.iter().enumerate() {
+            if *side != Side::Destination || std::mem::replace(&mut revealed[vm], true) {
+                continue;
+            }
+            let Some(t) = traffic.index_of(&scenario.vms[vm].name) else {
+                continue;
+            };
+            for (&u, &w) in traffic.neighbors(t).iter().zip(traffic.neighbor_weights(t)) {
+                let other = scenario.vm_index(traffic.name(u as usize));
+                if let (Some(a), Some(b)) = (Some(local[vm]), other.map(|o| local[o])) {
+                    if a != usize::MAX && b != usize::MAX {
+                        chooser.observe(a, b, trace_bytes(w));
+                    }
+                }
+            }
+        }
+        chooser.next().map(|i| candidates[i])
+    };
+    simulate_online(
+        scenario,
+        &candidates,
+        concurrency,
+        &mut choose,
+        config,
+        &mut NoProgress,
+    )
+    .map_err(|e| InputError(e.to_string()).into())
+}
+
 /// Simulates every order of every strategy on the same scenario and configuration.
 pub fn run_comparison(
+    cluster: &Cluster,
     scenario: &Scenario,
     strategies: &[(String, Vec<Vec<String>>)],
     config: &SimConfig,
@@ -165,18 +230,26 @@ pub fn run_comparison(
     let mut reports = Vec::new();
     for (name, orders) in strategies {
         let mut runs = Vec::with_capacity(orders.len());
-        for order in orders {
-            let schedule = Schedule::from_names(scenario, order, concurrency)
-                .map_err(|e| InputError(e.to_string()))?;
-            let report = simulate(scenario, &schedule, config, &mut NoProgress)
-                .map_err(|e| InputError(e.to_string()))?;
+        for (i, order) in orders.iter().enumerate() {
+            let report = if name == ONLINE {
+                simulate_online_chooser(cluster, scenario, order, config, concurrency, i as u64)?
+            } else {
+                let schedule = Schedule::from_names(scenario, order, concurrency)
+                    .map_err(|e| InputError(e.to_string()))?;
+                simulate(scenario, &schedule, config, &mut NoProgress)
+                    .map_err(|e| InputError(e.to_string()))?
+            };
             on_run();
             runs.push(report);
         }
         let med = |f: &dyn Fn(&Report) -> f64| median(runs.iter().map(f).collect());
         let ses: Vec<f64> = runs.iter().map(|r| r.stretched_edge_seconds).collect();
         results.push(StrategyResult {
-            name: name.clone(),
+            name: if name == ONLINE && runs.len() > 1 {
+                format!("{ONLINE} (median of {})", runs.len())
+            } else {
+                name.clone()
+            },
             runs: runs.len(),
             completion_s: med(&|r| r.completion_s),
             wan_bytes: med(&|r| r.wan_migration_bytes + r.wan_app_bytes),
@@ -193,7 +266,10 @@ pub fn run_comparison(
             }),
         });
         let label = if runs.len() > 1 {
-            "random (one sample run)".to_string()
+            format!(
+                "{} (one sample run)",
+                name.split(" (").next().unwrap_or(name)
+            )
         } else {
             name.clone()
         };
@@ -210,7 +286,7 @@ pub fn write_table(out: &mut impl Write, results: &[StrategyResult]) -> std::io:
         .fold(f64::INFINITY, f64::min);
     writeln!(
         out,
-        "  {:<26} {:>12} {:>12} {:>12} {:>14} {:>12} {:>10}",
+        "  {:<38} {:>12} {:>12} {:>12} {:>14} {:>12} {:>10}",
         "strategy", "completion", "WAN bytes", "stretch", "edge-seconds", "peak split", "downtime"
     )?;
     for r in results {
@@ -221,7 +297,7 @@ pub fn write_table(out: &mut impl Write, results: &[StrategyResult]) -> std::io:
         };
         writeln!(
             out,
-            "  {:<26} {:>12} {:>12} {:>12} {:>14} {:>12} {:>10}{mark}",
+            "  {:<38} {:>12} {:>12} {:>12} {:>14} {:>12} {:>10}{mark}",
             r.name,
             format!("{:.0} s", r.completion_s),
             human_bytes(r.wan_bytes),
@@ -256,6 +332,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
         indicatif::ProgressBar::hidden()
     };
     let comparison = run_comparison(
+        &cluster,
         &scenario,
         &strategies,
         &args.wan.config(),

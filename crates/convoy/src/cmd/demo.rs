@@ -138,9 +138,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let comparison = run_comparison(&scenario, &strategies, &config, concurrency, &mut || {
-        bar.inc(1)
-    })?;
+    let comparison = run_comparison(
+        &cluster,
+        &scenario,
+        &strategies,
+        &config,
+        concurrency,
+        &mut || bar.inc(1),
+    )?;
     bar.finish_and_clear();
     write_table(&mut out, &comparison.results)?;
 

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compare;
 pub mod demo;
 pub mod plan;
+pub mod select;
 pub mod simulate;
 
 /// How a command prints its result on stdout.

@@ -10,7 +10,7 @@ use convoy_schedule::arrangement::{self, Anchor, Problem, TimeModel};
 use convoy_schedule::bandwidth::{self, DEFAULT_EFFORT};
 use convoy_schedule::constraints::{self, Constraints, PlanError};
 use convoy_schedule::waves::{self, Waves};
-use convoy_schedule::{cutwidth, stretch, Control, StopReason};
+use convoy_schedule::{cutwidth, online, stretch, Control, StopReason};
 
 use super::simulate::{fmt_num, human_bits, human_bytes};
 use super::{parse_seconds, Format};
@@ -70,6 +70,15 @@ pub struct PlanArgs {
     /// move together, precedences, per-node limits. See docs/formats.md.
     #[arg(long, value_name = "FILE")]
     pub constraints: Option<PathBuf>,
+    /// No plan in advance: replay the online chooser, which moves a random VM
+    /// first, then each next VM with probability proportional to its observed
+    /// traffic toward the VMs already moved.
+    #[arg(long, conflicts_with_all = ["objective", "waves", "wave_size", "constraints"])]
+    pub online: bool,
+    /// With --online: the traffic the forwarding stubs would observe (a graph
+    /// file, bytes per pair); default: the graph itself.
+    #[arg(long, value_name = "FILE", requires = "online")]
+    pub traces: Option<PathBuf>,
     /// Seed of the randomised search.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -441,6 +450,84 @@ fn constraints_json(file: &ConstraintsFile) -> serde_json::Value {
     })
 }
 
+/// The online chooser's order, replayed on observed traffic (`traces`, or the
+/// cluster's own graph). Its value is the stretch of the order (one step per
+/// move); no bound applies to a random strategy.
+fn online_plan(
+    cluster: &Cluster,
+    traces: Option<&std::path::Path>,
+    seed: u64,
+) -> anyhow::Result<Plan> {
+    let movers = &cluster.graph;
+    let mut observed = convoy_model::GraphBuilder::new();
+    for name in movers.names() {
+        observed.add_vertex(name);
+    }
+    let source = match traces {
+        Some(path) => Some((path, convoy_model::read_graph(path)?)),
+        None => None,
+    };
+    let traffic = source.as_ref().map_or(movers, |(_, g)| g);
+    for (u, v, w) in traffic.edges() {
+        let (a, b) = (traffic.name(u), traffic.name(v));
+        for name in [a, b] {
+            if movers.index_of(name).is_none() && cluster.traffic.index_of(name).is_none() {
+                let path = source
+                    .as_ref()
+                    .map_or("traces".into(), |(p, _)| p.display().to_string());
+                return Err(
+                    InputError(format!("{path}: VM {name:?} is not in the cluster")).into(),
+                );
+            }
+        }
+        // Conversations with VMs that do not move attract no one.
+        if movers.index_of(a).is_some() && movers.index_of(b).is_some() {
+            observed
+                .add_edge(a, b, w)
+                .expect("edges of a valid graph stay valid");
+        }
+    }
+    let observed = observed.build();
+    let order = online::replay(
+        &observed,
+        &online::ReplayOptions {
+            seed,
+            weighting: online::Weighting::Traffic,
+            premoved: Vec::new(),
+        },
+    );
+    let names: Vec<String> = order
+        .iter()
+        .map(|&v| observed.name(v).to_string())
+        .collect();
+    let index: Vec<usize> = names
+        .iter()
+        .map(|n| movers.index_of(n).expect("same vertices"))
+        .collect();
+    let pos = convoy_schedule::positions(&index);
+    let value: f64 = movers
+        .edges()
+        .map(|(u, v, w)| w * pos[u].abs_diff(pos[v]) as f64)
+        .sum();
+    Ok(Plan {
+        objective: "online".into(),
+        bandwidth: bandwidth::bandwidth_of(movers, &index) as u64,
+        order: names,
+        objective_value: value,
+        lower_bound: None,
+        optimal: false,
+        waves: Vec::new(),
+        wave_split_traffic: Vec::new(),
+        permanent_cut: permanent_cut(cluster, None),
+        constraints: None,
+        solver: "online-chooser".into(),
+        seed,
+        effort: 0,
+        stopped_by: None,
+        convoy_version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
 /// Where each vertex of the traffic graph stands: pinned VMs stay, VMs in a
 /// cloud site are already moved, the rest move.
 fn anchors(cluster: &Cluster) -> Vec<Anchor> {
@@ -528,7 +615,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         waves,
         constraints,
     };
-    let plan = make_plan(&cluster, &request, &search)?;
+    let plan = if args.online {
+        online_plan(&cluster, args.traces.as_deref(), args.seed)?
+    } else {
+        make_plan(&cluster, &request, &search)?
+    };
     search.finish();
     let seconds = search.elapsed();
     let json = serde_json::to_string_pretty(&plan)? + "\n";
@@ -548,7 +639,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
 pub fn describe_value(plan: &Plan, value: f64, timed: bool) -> String {
     match plan.objective.as_str() {
         "stretch" if timed => format!("{} crossing the WAN", human_bytes(value)),
-        "stretch" => format!("{} (bytes/s × moves)", fmt_num(value)),
+        "stretch" | "online" => format!("{} (bytes/s × moves)", fmt_num(value)),
         "cutwidth" => format!(
             "{} of split conversations at the peak",
             human_bits(value * 8.0)
@@ -582,6 +673,7 @@ fn write_table(
     let timed = args.link.is_some();
     let bound = match plan.lower_bound {
         Some(lb) => format!("lower bound {}", describe_value(plan, lb, timed)),
+        None if plan.objective == "online" => "no lower bound: the order is random".to_string(),
         None => "no lower bound known for waves".to_string(),
     };
     writeln!(
