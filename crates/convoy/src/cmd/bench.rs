@@ -17,6 +17,166 @@ use crate::progress::Search;
 pub enum BenchCommand {
     /// Minimum bandwidth on a set of graphs (e.g. ../shared/data/hb).
     Bandwidth(BandwidthArgs),
+    /// Stretch and peak split traffic (cutwidth) of every strategy on a set
+    /// of graphs (one step per move), beside the lower bounds.
+    Objectives(ObjectivesArgs),
+}
+
+/// Arguments of `convoy bench objectives`.
+#[derive(Debug, Args)]
+pub struct ObjectivesArgs {
+    /// Graph files (.csv or .mtx) or directories holding them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Random orders per graph (their median is reported).
+    #[arg(long, default_value_t = 100)]
+    pub random: u64,
+    /// Seed of the planners and of the random orders.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Work budget of each planner.
+    #[arg(long, default_value_t = convoy_schedule::bandwidth::DEFAULT_EFFORT)]
+    pub effort: u64,
+    /// Output on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// One strategy on one graph.
+#[derive(Debug, Serialize)]
+struct ObjectiveRow {
+    graph: String,
+    n: usize,
+    strategy: String,
+    stretch: f64,
+    cutwidth: f64,
+}
+
+fn bench_objectives(args: ObjectivesArgs) -> anyhow::Result<()> {
+    use convoy_schedule::arrangement::{Options as ArrOptions, Problem};
+    use convoy_schedule::{cutwidth, stretch, NoControl};
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+
+    let mut out = std::io::stdout().lock();
+    let mut rows = Vec::new();
+    if args.format == Format::Table {
+        writeln!(
+            out,
+            "{:<34} {:>5}  {:<26} {:>14} {:>12}",
+            "graph", "n", "strategy", "stretch", "cutwidth"
+        )?;
+    }
+    for file in graph_files(&args.paths)? {
+        let graph = read_graph(&file)?;
+        let name = name_of(&file);
+        let name = if name == "cluster" {
+            file.display().to_string()
+        } else {
+            name
+        };
+        let problem = Problem::plain(&graph);
+        let score = |order: &[usize]| -> anyhow::Result<(f64, f64)> {
+            Ok((
+                stretch::stretch_of(&problem, order).map_err(|e| anyhow::anyhow!("{e}"))?,
+                cutwidth::cutwidth_of(&problem, order).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ))
+        };
+        let options = ArrOptions {
+            seed: args.seed,
+            effort: args.effort,
+        };
+        let st = stretch::solve(&problem, &options, &NoControl);
+        let cw = cutwidth::solve(&problem, &options, &NoControl);
+        let bw = bandwidth::solve(
+            &graph,
+            &Options {
+                seed: args.seed,
+                effort: args.effort,
+            },
+            &NoControl,
+        );
+        let rcm = bandwidth::heuristic::reverse_cuthill_mckee(&graph);
+        let file_order: Vec<usize> = (0..graph.n()).collect();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+        let mut random_s = Vec::new();
+        let mut random_c = Vec::new();
+        for _ in 0..args.random {
+            let mut o = file_order.clone();
+            o.shuffle(&mut rng);
+            let (s, c) = score(&o)?;
+            random_s.push(s);
+            random_c.push(c);
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            let k = v.len();
+            if k == 0 {
+                f64::NAN
+            } else if k % 2 == 1 {
+                v[k / 2]
+            } else {
+                (v[k / 2 - 1] + v[k / 2]) / 2.0
+            }
+        };
+        let mut push = |strategy: &str, (s, c): (f64, f64)| {
+            rows.push(ObjectiveRow {
+                graph: name.clone(),
+                n: graph.n(),
+                strategy: strategy.to_string(),
+                stretch: s,
+                cutwidth: c,
+            });
+        };
+        push("lower bound", (st.lower_bound, cw.lower_bound));
+        let st_mark = if st.optimal() {
+            "convoy stretch (optimal)"
+        } else {
+            "convoy stretch"
+        };
+        push(st_mark, score(&st.order)?);
+        let cw_mark = if cw.optimal() {
+            "convoy cutwidth (optimal)"
+        } else {
+            "convoy cutwidth"
+        };
+        push(cw_mark, score(&cw.order)?);
+        push("convoy bandwidth", score(&bw.order)?);
+        push("reverse Cuthill-McKee", score(&rcm)?);
+        push("file order", score(&file_order)?);
+        push(
+            &format!("random (median of {})", args.random),
+            (median(random_s), median(random_c)),
+        );
+        if args.format == Format::Table {
+            for r in rows.iter().filter(|r| r.graph == name) {
+                writeln!(
+                    out,
+                    "{:<34} {:>5}  {:<26} {:>14} {:>12}",
+                    r.graph,
+                    r.n,
+                    r.strategy,
+                    super::simulate::fmt_num(r.stretch),
+                    super::simulate::fmt_num(r.cutwidth)
+                )?;
+            }
+            let lower = &rows[rows.len() - 7];
+            let convoy = &rows[rows.len() - 6];
+            let random = &rows[rows.len() - 1];
+            writeln!(
+                out,
+                "{:<34} {:>5}  stretch: convoy / lower bound {:.3}, random / convoy {:.2}",
+                "",
+                "",
+                convoy.stretch / lower.stretch.max(f64::MIN_POSITIVE),
+                random.stretch / convoy.stretch.max(f64::MIN_POSITIVE)
+            )?;
+        }
+    }
+    if args.format == Format::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+    }
+    Ok(())
 }
 
 /// Arguments of `convoy bench bandwidth`.
@@ -61,6 +221,7 @@ struct Row {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Bandwidth(args) => bench_bandwidth(args),
+        BenchCommand::Objectives(args) => bench_objectives(args),
     }
 }
 
