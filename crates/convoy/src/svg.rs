@@ -69,7 +69,7 @@ fn escape(s: &str) -> String {
 
 /// A "nice" tick step (1, 2 or 5 × 10^k) giving about `target` ticks over `span`.
 fn tick_step(span: f64, target: f64) -> f64 {
-    if !(span > 0.0) {
+    if span.is_nan() || span <= 0.0 {
         return 1.0;
     }
     let raw = span / target;
