@@ -132,6 +132,9 @@ pub enum JournalError {
     /// The VM has no entry.
     #[error("VM {0} is not in the journal")]
     UnknownVm(String),
+    /// Another mover has the journal open.
+    #[error("journal {0} is in use by another mover")]
+    Locked(PathBuf),
     /// The VM is already journaled with another destination.
     #[error("VM {vm} is already journaled as a move to {existing}, not to {requested}")]
     Conflict {
@@ -206,6 +209,12 @@ pub enum MigrateError {
         state: State,
         /// What the backend reported.
         observed: String,
+    },
+    /// This mover is already moving the VM (it was given twice).
+    #[error("VM {vm} is already being moved")]
+    AlreadyRunning {
+        /// The VM.
+        vm: String,
     },
     /// The backend could not say where the VM is while reconciling.
     #[error("VM {vm}: cannot observe it: {source}")]

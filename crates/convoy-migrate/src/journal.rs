@@ -57,6 +57,9 @@ pub struct Transition {
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
+    /// Held open with an exclusive flock(2) for the journal's lifetime: one
+    /// mover per journal, and the kernel releases it if the mover is killed.
+    _lock: Option<std::fs::File>,
 }
 
 const SCHEMA: &str = "
@@ -92,12 +95,40 @@ type Row = (String, String, i64, i64, String, Option<String>);
 
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
+    ///
+    /// Only one `Journal` may have a file open at a time (two movers acting
+    /// on the same moves could do them twice): a second open fails with
+    /// [`JournalError::Locked`] until the first is dropped or its process dies.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let lock_path = {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".lock");
+            PathBuf::from(p)
+        };
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| JournalError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("cannot open {}: {e}", lock_path.display()),
+            })?;
+        // SAFETY: flock(2) on a descriptor we own; it touches no memory.
+        let r = unsafe {
+            libc::flock(
+                std::os::unix::io::AsRawFd::as_raw_fd(&lock),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        if r != 0 {
+            return Err(JournalError::Locked(path.to_path_buf()));
+        }
         let conn = Connection::open(path).map_err(|source| JournalError::Sqlite {
             path: path.to_path_buf(),
             source,
         })?;
-        Journal::init(conn, path.to_path_buf())
+        Journal::init(conn, path.to_path_buf(), Some(lock))
     }
 
     /// A journal that lives in memory only (for tests and dry runs).
@@ -107,11 +138,19 @@ impl Journal {
             path: path.clone(),
             source,
         })?;
-        Journal::init(conn, path)
+        Journal::init(conn, path, None)
     }
 
-    fn init(conn: Connection, path: PathBuf) -> Result<Journal, JournalError> {
-        let j = Journal { conn, path };
+    fn init(
+        conn: Connection,
+        path: PathBuf,
+        lock: Option<std::fs::File>,
+    ) -> Result<Journal, JournalError> {
+        let j = Journal {
+            conn,
+            path,
+            _lock: lock,
+        };
         j.conn
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| j.err(e))?;
@@ -515,6 +554,16 @@ mod tests {
                 Done
             ]
         );
+    }
+
+    #[test]
+    fn one_journal_file_has_one_owner_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let first = Journal::open(&path).unwrap();
+        assert!(matches!(Journal::open(&path), Err(JournalError::Locked(_))));
+        drop(first);
+        Journal::open(&path).unwrap();
     }
 
     #[test]

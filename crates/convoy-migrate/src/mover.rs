@@ -102,8 +102,10 @@ impl<B: Backend> Mover<B> {
     /// not, in which case the VM runs at the source unless the error says
     /// otherwise.
     pub fn migrate(&self, mv: &Move) -> Result<Entry, MigrateError> {
-        let entry = lock(&self.journal).register(mv)?;
-        self.with_flag(mv.name(), |cancel| self.drive(mv, entry, true, cancel))
+        self.with_flag(mv.name(), |cancel| {
+            let entry = lock(&self.journal).register(mv)?;
+            self.drive(mv, entry, true, cancel)
+        })
     }
 
     /// Moves `moves` with at most `concurrency` at a time (one thread each),
@@ -149,18 +151,44 @@ impl<B: Backend> Mover<B> {
                 continue;
             }
             let mv = e.spec.clone();
-            let r = self.with_flag(&e.vm, |cancel| self.drive(&mv, e.clone(), false, cancel));
+            let r = self.with_flag(&e.vm, |cancel| {
+                // Read again under the flag: a concurrent `migrate` may have moved it on.
+                // (Bound first: the journal's guard must not live through drive.)
+                let now = lock(&self.journal).get(&e.vm)?;
+                match now {
+                    Some(now) => self.drive(&mv, now, false, cancel),
+                    None => Err(JournalError::UnknownVm(e.vm.clone()).into()),
+                }
+            });
             out.push((e.vm, r));
         }
         Ok(out)
     }
 
-    fn with_flag<R>(&self, vm: &str, f: impl FnOnce(&AtomicBool) -> R) -> R {
+    /// Runs `f` as the only move of `vm` in this mover, with its cancel flag.
+    fn with_flag(
+        &self,
+        vm: &str,
+        f: impl FnOnce(&AtomicBool) -> Result<Entry, MigrateError>,
+    ) -> Result<Entry, MigrateError> {
         let flag = Arc::new(AtomicBool::new(false));
-        lock(&self.cancels).insert(vm.to_string(), flag.clone());
-        let r = f(&flag);
-        lock(&self.cancels).remove(vm);
-        r
+        {
+            let mut cancels = lock(&self.cancels);
+            if cancels.contains_key(vm) {
+                return Err(MigrateError::AlreadyRunning { vm: vm.to_string() });
+            }
+            cancels.insert(vm.to_string(), flag.clone());
+        }
+        // Removed even if `f` panics, so that a caller that catches the
+        // panic can move the VM again.
+        struct Release<'a>(&'a Mutex<HashMap<String, Arc<AtomicBool>>>, &'a str);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                lock(self.0).remove(self.1);
+            }
+        }
+        let _release = Release(&self.cancels, vm);
+        f(&flag)
     }
 
     /// Writes `to` to the journal (durably) and reports it.
@@ -823,6 +851,25 @@ mod tests {
             assert_eq!(r.as_ref().unwrap().vm, mv.name());
             assert_moved_once(&fake, mv.name());
         }
+    }
+
+    #[test]
+    fn the_same_vm_given_twice_at_once_is_moved_once() {
+        let fake = Arc::new(Fake::default());
+        fake.block_transfer.store(true, Ordering::SeqCst);
+        let m = Mover::new(Journal::in_memory().unwrap(), fake.clone());
+        std::thread::scope(|s| {
+            let h = s.spawn(|| m.migrate(&mv("a")));
+            // Wait until the first move is in its transfer.
+            while fake.world("a").started == 0 {
+                std::thread::yield_now();
+            }
+            let err = m.migrate(&mv("a")).unwrap_err();
+            assert!(matches!(err, MigrateError::AlreadyRunning { .. }), "{err}");
+            assert!(m.cancel("a"));
+            assert!(h.join().unwrap().is_err());
+        });
+        assert_eq!(fake.world("a").started, 1);
     }
 
     #[test]
