@@ -30,6 +30,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Compute a migration order from a communication graph.
     Plan(cmd::plan::PlanArgs),
+    /// Carry a plan out through a backend, with a journal that survives crashes.
+    Migrate(cmd::migrate::MigrateArgs),
     /// Choose which VMs to move to meet a need (evacuate nodes, free capacity).
     Select(cmd::select::SelectArgs),
     /// Predict what a plan will cost on a modelled WAN.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Plan(args) => cmd::plan::run(args),
+        Command::Migrate(args) => cmd::migrate::run(args),
         Command::Select(args) => cmd::select::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Compare(args) => cmd::compare::run(args),

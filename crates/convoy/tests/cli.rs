@@ -790,3 +790,107 @@ fn online_replay_is_a_seeded_permutation() {
     assert_eq!(a.objective, "online");
     assert!(a.lower_bound.is_none() && !a.optimal);
 }
+
+/// Every VM of the plan was cut over exactly once, and runs at the destination only.
+fn assert_moved_exactly_once(state: &Path, order: &[String]) {
+    for vm in order {
+        let dir = state.join(vm);
+        let cutovers = std::fs::read_to_string(dir.join("cutovers"))
+            .unwrap_or_else(|_| panic!("{vm} was never cut over"));
+        assert_eq!(
+            cutovers.lines().count(),
+            1,
+            "{vm} was cut over {cutovers:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("source")).unwrap().trim(),
+            "absent"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("destination"))
+                .unwrap()
+                .trim(),
+            "running"
+        );
+    }
+}
+
+#[test]
+fn migrate_survives_kill_9_and_moves_every_vm_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.json");
+    convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+            "-q",
+        ])
+        .args(["--effort", "100000", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    let order = convoy_model::read_plan(&plan).unwrap().order;
+    let state = dir.path().join("cloud");
+    let journal = dir.path().join("journal.db");
+    let migrate = |step_seconds: &str| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("convoy"));
+        cmd.current_dir(root())
+            .arg("migrate")
+            .arg(&plan)
+            .args([
+                "--inventory",
+                "examples/inventory.toml",
+                "--concurrency",
+                "3",
+            ])
+            .args(["--exec", "examples/exec-backend/fake-cloud.sh", "--journal"])
+            .arg(&journal)
+            .env("FAKE_CLOUD", &state)
+            .env("FAKE_CLOUD_STEP_SECONDS", step_seconds)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    // Kill -9 the mover at several points of the run, then let a rerun finish.
+    for wait_ms in [700, 1900, 3100] {
+        let mut child = migrate("0.02").spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let status = migrate("0").status().unwrap();
+    assert!(status.success());
+    assert_moved_exactly_once(&state, &order);
+    // A rerun of a finished plan moves nothing.
+    assert!(migrate("0").status().unwrap().success());
+    assert_moved_exactly_once(&state, &order);
+}
+
+#[test]
+fn migrate_reports_a_failing_step_and_keeps_the_vm_at_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write(
+        dir.path(),
+        "plan.json",
+        r#"{"objective":"bandwidth","order":["grafana"],"objective_value":0,"bandwidth":0,"lower_bound":0,"optimal":true,"solver":"x","seed":0,"effort":0,"convoy_version":"0"}"#,
+    );
+    let failing = write(dir.path(), "fail.sh", "#!/bin/sh\ncat >/dev/null\n[ \"$1\" = transfer ] && { echo 'quota exceeded' >&2; exit 3; }\n[ \"$1\" = observe ] && echo '{}'\nexit 0\n");
+    std::fs::set_permissions(
+        &failing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    convoy()
+        .arg("migrate")
+        .arg(&plan)
+        .args(["--inventory", "examples/inventory.toml", "--exec"])
+        .arg(&failing)
+        .arg("--journal")
+        .arg(dir.path().join("j.db"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("failed: grafana"))
+        .stdout(predicate::str::contains("quota exceeded"));
+}

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod compare;
 pub mod demo;
+pub mod migrate;
 pub mod plan;
 pub mod select;
 pub mod simulate;
