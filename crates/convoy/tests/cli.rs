@@ -16,6 +16,24 @@ fn convoy() -> Command {
     cmd
 }
 
+/// Plans the sample cluster with `effort` into `dir/plan.json`.
+fn sample_plan(dir: &Path, effort: &str) -> PathBuf {
+    let plan = dir.join("plan.json");
+    convoy()
+        .args([
+            "plan",
+            "examples/cluster.csv",
+            "--inventory",
+            "examples/inventory.toml",
+            "-q",
+        ])
+        .args(["--effort", effort, "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    plan
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -387,20 +405,8 @@ fn bench_prints_a_row_per_graph_and_totals() {
 #[test]
 fn simulate_prints_metrics_and_draws_a_parsable_svg() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
+    let plan = sample_plan(dir.path(), "1000000");
     let svg = dir.path().join("report.svg");
-    convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-            "-q",
-        ])
-        .args(["--effort", "1000000", "-o"])
-        .arg(&plan)
-        .assert()
-        .success();
     let run = || {
         convoy()
             .arg("simulate")
@@ -818,19 +824,7 @@ fn assert_moved_exactly_once(state: &Path, order: &[String]) {
 #[test]
 fn migrate_survives_kill_9_and_moves_every_vm_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.json");
-    convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-            "-q",
-        ])
-        .args(["--effort", "100000", "-o"])
-        .arg(&plan)
-        .assert()
-        .success();
+    let plan = sample_plan(dir.path(), "100000");
     let order = convoy_model::read_plan(&plan).unwrap().order;
     let state = dir.path().join("cloud");
     let journal = dir.path().join("journal.db");
