@@ -27,6 +27,7 @@ pub mod journal;
 pub mod mover;
 pub mod qemu;
 pub mod qmp;
+pub mod sim;
 pub mod state;
 
 pub use backend::{
@@ -40,4 +41,5 @@ pub use mover::{Mover, Recovered};
 pub use qemu::{
     Accel, DiskConfig, MachineConfig, MigrationSettings, QemuBackend, QemuHost, RamLoad,
 };
+pub use sim::SimBackend;
 pub use state::{State, Step};

@@ -888,3 +888,36 @@ fn migrate_reports_a_failing_step_and_keeps_the_vm_at_the_source() {
         .stdout(predicate::str::contains("failed: grafana"))
         .stdout(predicate::str::contains("quota exceeded"));
 }
+
+#[test]
+fn migrate_dry_runs_through_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = sample_plan(dir.path(), "100000");
+    let journal = dir.path().join("dry.db");
+    for _ in 0..2 {
+        convoy()
+            .arg("migrate")
+            .arg(&plan)
+            .args([
+                "--inventory",
+                "examples/inventory.toml",
+                "--sim",
+                "--speedup",
+                "0",
+            ])
+            .arg("--journal")
+            .arg(&journal)
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with(
+                "migrated 97 of 97 VMs to cloud",
+            ));
+    }
+    convoy()
+        .arg("migrate")
+        .arg(&plan)
+        .args(["--inventory", "examples/inventory.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--exec"));
+}

@@ -9,8 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use convoy_migrate::{Event, ExecBackend, Journal, Move, Mover, Reporter, State};
+use convoy_migrate::{
+    Backend, Event, ExecBackend, Journal, Move, Mover, Reporter, SimBackend, State,
+};
 use convoy_model::{read_inventory, read_plan, SiteKind};
+use convoy_sim::SimConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::parse_seconds;
@@ -28,8 +31,24 @@ pub struct MigrateArgs {
     /// step (prepare, transfer, cutover, rollback) and `PROGRAM observe`,
     /// with the move as JSON on stdin and progress lines on stdout. See
     /// docs/migrate.md.
-    #[arg(long, value_name = "PROGRAM")]
-    pub exec: PathBuf,
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        required_unless_present = "sim",
+        conflicts_with = "sim"
+    )]
+    pub exec: Option<PathBuf>,
+    /// The `sim` backend: a dry run through the real mover and journal, each
+    /// transfer's bytes and duration from the simulator on `--wan`.
+    #[arg(long)]
+    pub sim: bool,
+    /// With --sim: the modelled WAN, RATE,RTT[,LOSS].
+    #[arg(long, default_value = "1Gbit/s,40ms", value_parser = parse_wan, requires = "sim")]
+    pub wan: convoy_sim::Wan,
+    /// With --sim: play the simulated transfers back this many times faster
+    /// than real time (0: instantly).
+    #[arg(long, default_value_t = 1000.0, requires = "sim")]
+    pub speedup: f64,
     /// The journal (SQLite): every state change is written here before it is
     /// acted on; rerunning with the same journal resumes.
     #[arg(long, default_value = "convoy-journal.db", value_name = "FILE")]
@@ -46,6 +65,10 @@ pub struct MigrateArgs {
     /// No progress bars.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+fn parse_wan(s: &str) -> Result<convoy_sim::Wan, String> {
+    s.parse()
 }
 
 /// One bar per VM in flight and an overall bar, fed by the mover's events.
@@ -200,8 +223,16 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
         }
         wave_moves.push(moves);
     }
-    let backend =
-        ExecBackend::single(&args.exec).timeout(Duration::from_secs_f64(args.step_timeout));
+    let backend: Box<dyn Backend> = match &args.exec {
+        Some(program) => Box::new(
+            ExecBackend::single(program).timeout(Duration::from_secs_f64(args.step_timeout)),
+        ),
+        None => Box::new(SimBackend::new(
+            SimConfig::new(args.wan.clone()),
+            args.concurrency as usize,
+            args.speedup,
+        )),
+    };
     let journal = Journal::open(&args.journal)
         .with_context(|| format!("opening the journal {}", args.journal.display()))?;
     let show = !args.quiet && std::io::stderr().is_terminal();
