@@ -265,11 +265,10 @@ pub fn run_comparison(
                 )
             }),
         });
+        // Chart labels stand at the lines' ends: keep them short.
         let label = if runs.len() > 1 {
-            format!(
-                "{} (one sample run)",
-                name.split(" (").next().unwrap_or(name)
-            )
+            let short = name.split(" (").next().unwrap_or(name);
+            format!("{} (one run)", short.trim_start_matches("convoy "))
         } else {
             name.clone()
         };
