@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{line_of_offset, read_text, FileError};
+use crate::error::{is_json, line_of_offset, read_text, FileError};
 use crate::inventory::json_error;
 
 /// A VM name and the line it is written on.
@@ -176,11 +176,7 @@ struct RawJson {
 /// Reads a constraints file: JSON when the extension is `.json`, TOML otherwise.
 pub fn read_constraints(path: &Path) -> Result<ConstraintsFile, FileError> {
     let text = read_text(path)?;
-    let json = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if json {
+    if is_json(path) {
         parse_constraints_json(&text, path)
     } else {
         parse_constraints_toml(&text, path)

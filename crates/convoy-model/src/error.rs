@@ -83,3 +83,11 @@ pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
 }
+
+/// Whether `path` names a JSON file (by extension); the readers of formats
+/// that come in TOML and JSON take TOML otherwise.
+pub(crate) fn is_json(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}

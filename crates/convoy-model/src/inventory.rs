@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_of_offset, read_text, FileError};
+use crate::error::{is_json, line_of_offset, read_text, FileError};
 
 /// What kind of place a site is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,11 +161,7 @@ impl Inventory {
 /// Reads an inventory: JSON when the extension is `.json`, TOML otherwise.
 pub fn read_inventory(path: &Path) -> Result<Inventory, FileError> {
     let text = read_text(path)?;
-    let json = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if json {
+    if is_json(path) {
         parse_inventory_json(&text, path)
     } else {
         parse_inventory_toml(&text, path)
