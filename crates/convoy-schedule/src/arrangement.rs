@@ -40,7 +40,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::budget::{Budget, StopReason};
+use crate::budget::{Budget, Control, Progress, StopReason};
 
 /// When each move completes.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,6 +253,40 @@ impl Problem {
             permanent_cut,
             fixed_cut,
         })
+    }
+
+    /// The [`Solution`] for `order` (local indices) with objective `value`:
+    /// reports it as done through `control`, and says it was stopped only
+    /// when it is not proven optimal.
+    pub(crate) fn solution(
+        &self,
+        order: Vec<usize>,
+        value: f64,
+        lower: f64,
+        solver: &str,
+        stopped: Option<StopReason>,
+        control: &dyn Control,
+    ) -> Solution {
+        debug_assert!(
+            lower <= value + 1e-6 * value.abs().max(1.0),
+            "lower bound {lower} above the value {value} of an order"
+        );
+        // Rounding must not make a bound exceed a value that was found.
+        let lower_bound = lower.min(value);
+        let proven = value <= lower_bound + 1e-9 * lower_bound.abs().max(1.0);
+        control.progress(&Progress {
+            upper: value.round() as u64,
+            lower: lower_bound.round() as u64,
+            phase: "done".into(),
+        });
+        Solution {
+            order: self.to_graph(&order),
+            value,
+            lower_bound,
+            permanent_cut: self.permanent_cut(),
+            solver: solver.to_string(),
+            stopped: if proven { None } else { stopped },
+        }
     }
 
     /// Every vertex moves and every move takes one step: the plain weighted linear arrangement.

@@ -28,7 +28,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::arrangement::{self, Arr, ArrangementError, Combine, Options, Problem, Solution};
-use crate::budget::{Budget, Control, Progress};
+use crate::budget::{Budget, Control};
 
 /// Movers up to which [`solve`] runs the exact programme on the whole problem.
 pub const SMALL: usize = 20;
@@ -121,22 +121,7 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let finish = |order: Vec<usize>, lower: f64, solver: &str, budget: &Budget<'_>| {
         let value = arr.stretch(&order);
-        // Rounding must not make a bound exceed a value that was found.
-        let lower_bound = lower.min(value);
-        let proven = value <= lower_bound + 1e-9 * lower_bound.abs().max(1.0);
-        control.progress(&Progress {
-            upper: value.round() as u64,
-            lower: lower_bound.round() as u64,
-            phase: "done".into(),
-        });
-        Solution {
-            order: problem.to_graph(&order),
-            value,
-            lower_bound,
-            permanent_cut: problem.permanent_cut(),
-            solver: solver.to_string(),
-            stopped: if proven { None } else { budget.stopped() },
-        }
+        problem.solution(order, value, lower, solver, budget.stopped(), control)
     };
 
     if m <= SMALL {
