@@ -23,6 +23,7 @@
 pub mod backend;
 pub mod error;
 pub mod exec;
+pub mod host;
 pub mod journal;
 pub mod mover;
 pub mod qemu;
@@ -36,6 +37,7 @@ pub use backend::{
 };
 pub use error::{BackendError, JournalError, MigrateError};
 pub use exec::{ExecBackend, ExecCommand};
+pub use host::Host;
 pub use journal::{Entry, Journal, Transition};
 pub use mover::{Mover, Recovered};
 pub use qemu::{

@@ -3,7 +3,9 @@
 //! A [`QemuHost`] owns the QEMU processes of one hypervisor host (a runtime
 //! directory holding each VM's QMP socket, pid file, log and, for the
 //! destination, its disk image and the addresses it listens on). The
-//! [`QemuBackend`] moves a VM from a source host to a destination host:
+//! [`QemuBackend`] moves a VM from a source host to a destination host, both
+//! seen through the [`Host`] trait — a local [`QemuHost`], or a remote host
+//! reached through its agent (the `convoy-agent` crate):
 //!
 //! - **prepare**: starts the destination with the source's machine
 //!   configuration, paused (`-S`) and `-incoming defer`; with a disk, creates
@@ -32,7 +34,7 @@
 //! /dev/kvm can be opened and the host is not itself a virtual machine (nested
 //! KVM is slower than TCG for these guests), else TCG.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Read};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
@@ -48,6 +50,7 @@ use crate::backend::{
     Backend, Move, Observation, Presence, StepContext, TransferProgress, TransferStatus,
 };
 use crate::error::BackendError;
+use crate::host::{is_safe_name, presence_of, Host};
 use crate::qmp::{Qmp, QmpError};
 
 /// The block node name of a VM's disk (its format node), the same on both sides.
@@ -460,12 +463,6 @@ impl QemuHost {
         Qmp::connect(&self.qmp_path(vm), crate::qmp::DEFAULT_TIMEOUT)
     }
 
-    /// `vm`'s run state as QEMU reports it (`running`, `paused`, `inmigrate`,
-    /// `postmigrate`, …), or None when no QEMU answers for it.
-    pub fn run_state(&self, vm: &str) -> Option<String> {
-        self.observed_state(vm).ok()
-    }
-
     /// `vm`'s run state through the observer socket; a connection refused
     /// (or no socket) means no QEMU runs it.
     fn observed_state(&self, vm: &str) -> Result<String, QmpError> {
@@ -475,19 +472,6 @@ impl QemuHost {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| QmpError::Protocol(format!("query-status returned {st}")))
-    }
-
-    /// Whether and how `vm` runs here.
-    pub fn presence(&self, vm: &str) -> Presence {
-        match self.observed_state(vm) {
-            Err(QmpError::Connect { .. }) | Err(QmpError::Closed) => Presence::Absent,
-            Err(_) => Presence::Unknown,
-            Ok(s) => match s.as_str() {
-                "running" => Presence::Running,
-                "inmigrate" => Presence::Incoming,
-                _ => Presence::Paused,
-            },
-        }
     }
 
     /// Stops `vm`'s QEMU at once (SIGKILL) if this host started it; returns
@@ -600,42 +584,102 @@ impl Default for MigrationSettings {
     }
 }
 
-/// Where the destination listens, kept in its runtime directory so that a
-/// restarted mover finds it.
+/// Where the destination listens, kept as the destination's `listen` note so
+/// that a restarted mover finds it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Listening {
     migrate_uri: String,
     nbd: Option<(String, u16)>,
-    disk: Option<PathBuf>,
+    #[serde(default)]
+    disk: bool,
 }
 
-/// The `qemu` backend: moves VMs from one [`QemuHost`] to another.
-pub struct QemuBackend {
-    source: Arc<QemuHost>,
-    dest: Arc<QemuHost>,
+const MACHINE_NOTE: &str = "machine";
+const LISTEN_NOTE: &str = "listen";
+
+/// Which host each move leaves and reaches.
+enum Route<H: ?Sized> {
+    /// Every move goes from one host to the other.
+    Pair { source: Arc<H>, dest: Arc<H> },
+    /// A move leaves the host named by its VM's node and reaches the host
+    /// named by its destination node.
+    ByNode(BTreeMap<String, Arc<H>>),
+}
+
+/// The `qemu` backend: moves VMs between [`Host`]s — local [`QemuHost`]s, or
+/// hosts reached through their agents (`convoy-agent`).
+pub struct QemuBackend<H: Host + ?Sized = QemuHost> {
+    route: Route<H>,
     machines: Mutex<HashMap<String, MachineConfig>>,
     settings: Mutex<MigrationSettings>,
 }
 
-impl QemuBackend {
-    /// Moves VMs from `source` to `dest`.
-    pub fn new(source: Arc<QemuHost>, dest: Arc<QemuHost>) -> QemuBackend {
+impl<H: Host + ?Sized> QemuBackend<H> {
+    /// Moves every VM from `source` to `dest`, whatever nodes the moves name.
+    pub fn new(source: Arc<H>, dest: Arc<H>) -> QemuBackend<H> {
+        QemuBackend::with_route(Route::Pair { source, dest })
+    }
+
+    /// Moves each VM from the host named as its node to the host named as
+    /// its destination node; a move naming a node without a host fails with
+    /// a message that says so.
+    pub fn by_node(hosts: impl IntoIterator<Item = Arc<H>>) -> QemuBackend<H> {
+        let hosts = hosts
+            .into_iter()
+            .map(|h| (h.name().to_string(), h))
+            .collect();
+        QemuBackend::with_route(Route::ByNode(hosts))
+    }
+
+    fn with_route(route: Route<H>) -> QemuBackend<H> {
         QemuBackend {
-            source,
-            dest,
+            route,
             machines: Mutex::new(HashMap::new()),
             settings: Mutex::new(MigrationSettings::default()),
         }
     }
 
-    /// The source host.
-    pub fn source(&self) -> &Arc<QemuHost> {
-        &self.source
+    /// The source host of a two-host backend ([`QemuBackend::new`]).
+    pub fn source(&self) -> Option<&Arc<H>> {
+        match &self.route {
+            Route::Pair { source, .. } => Some(source),
+            Route::ByNode(_) => None,
+        }
     }
 
-    /// The destination host.
-    pub fn dest(&self) -> &Arc<QemuHost> {
-        &self.dest
+    /// The destination host of a two-host backend ([`QemuBackend::new`]).
+    pub fn dest(&self) -> Option<&Arc<H>> {
+        match &self.route {
+            Route::Pair { dest, .. } => Some(dest),
+            Route::ByNode(_) => None,
+        }
+    }
+
+    /// The host named `node`, for a backend routed by node.
+    pub fn host(&self, node: &str) -> Option<&Arc<H>> {
+        match &self.route {
+            Route::Pair { .. } => None,
+            Route::ByNode(hosts) => hosts.get(node),
+        }
+    }
+
+    /// The hosts `mv` leaves and reaches.
+    fn ends(&self, mv: &Move) -> Result<(&H, &H), BackendError> {
+        match &self.route {
+            Route::Pair { source, dest } => Ok((source, dest)),
+            Route::ByNode(hosts) => {
+                let get = |node: &str| {
+                    hosts.get(node).map(|h| &**h).ok_or_else(|| {
+                        BackendError::Process(format!(
+                            "{}: no host (agent) for node {node:?}; known: {}",
+                            mv.name(),
+                            hosts.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ))
+                    })
+                };
+                Ok((get(&mv.vm.node)?, get(&mv.to_node)?))
+            }
+        }
     }
 
     /// The settings used by transfers started from now on.
@@ -648,165 +692,165 @@ impl QemuBackend {
         lock(&self.settings).clone()
     }
 
-    /// Records `vm`'s machine configuration (what the source runs). A VM
-    /// without one gets a firmware-only machine sized from the inventory.
-    ///
-    /// The configuration is also written beside the source's socket
-    /// (`VM.machine.json`), where a restarted mover finds it.
+    /// Records `vm`'s machine configuration (what the source runs) on the
+    /// source of a two-host backend, as its `machine` note (where a restarted
+    /// mover finds it). A VM without one gets a firmware-only machine sized
+    /// from the inventory. Hosts routed by node record it themselves when the
+    /// VM is started through [`Host::start_vm`].
     pub fn register(&self, vm: &str, config: MachineConfig) -> Result<(), BackendError> {
-        let path = self.source.file(vm, "machine.json");
-        let text = serde_json::to_string_pretty(&config).expect("plain data encodes");
-        fs::write(&path, text)
-            .map_err(|e| BackendError::io(format!("writing {}", path.display()), e))?;
+        let source = self.source().ok_or_else(|| {
+            BackendError::Process(format!(
+                "{vm}: register on a backend routed by node; start it with Host::start_vm"
+            ))
+        })?;
+        let value = serde_json::to_value(&config).expect("plain data encodes");
+        source.write_note(vm, MACHINE_NOTE, &value)?;
         lock(&self.machines).insert(vm.to_string(), config);
         Ok(())
     }
 
-    /// Starts `vm` on the source host with `config`, and records the config.
+    /// Starts `vm` on the source of a two-host backend with `config`, and
+    /// records the config.
     pub fn start_source(&self, vm: &str, config: MachineConfig) -> Result<(), BackendError> {
         self.register(vm, config.clone())?;
-        self.source.launch(vm, &config, false, None)
+        self.source()
+            .expect("register checked it")
+            .start_vm(vm, &config, false)
     }
 
-    fn machine(&self, mv: &Move) -> MachineConfig {
+    fn machine(&self, source: &H, mv: &Move) -> MachineConfig {
         if let Some(c) = lock(&self.machines).get(mv.name()) {
             return c.clone();
         }
-        fs::read_to_string(self.source.file(mv.name(), "machine.json"))
+        source
+            .read_note(mv.name(), MACHINE_NOTE)
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
+            .flatten()
+            .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_else(|| MachineConfig::new(mv.vm.memory_mib, mv.vm.vcpus))
     }
 
-    fn listening_path(&self, vm: &str) -> PathBuf {
-        self.dest.file(vm, "listen.json")
-    }
-
-    fn listening(&self, vm: &str) -> Result<Listening, BackendError> {
-        let p = self.listening_path(vm);
-        let text = fs::read_to_string(&p).map_err(|e| {
+    fn listening(&self, dest: &H, vm: &str) -> Result<Listening, BackendError> {
+        let value = dest.read_note(vm, LISTEN_NOTE)?.ok_or_else(|| {
             BackendError::Process(format!(
-                "{vm} has no prepared destination ({}: {e})",
-                p.display()
+                "{vm} has no prepared destination on {}",
+                dest.name()
             ))
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| BackendError::Protocol(format!("{}: {e}", p.display())))
-    }
-
-    fn disk_size(&self, vm: &str) -> Result<u64, BackendError> {
-        let mut q = self.source.qmp(vm)?;
-        let nodes = q.execute("query-named-block-nodes", json!({"flat": true}))?;
-        nodes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|n| n.get("node-name").and_then(Value::as_str) == Some(DISK_NODE))
-            .and_then(|n| n.pointer("/image/virtual-size").and_then(Value::as_u64))
-            .ok_or_else(|| BackendError::Process(format!("{vm}: no block node {DISK_NODE}")))
-    }
-
-    /// Completes (or, with `force`, aborts) the disk mirror and removes the
-    /// NBD client node on the source. Safe when there is none.
-    fn finish_mirror(&self, q: &mut Qmp, force: bool) -> Result<(), BackendError> {
-        if mirror_job(q)?.is_some() {
-            // On a ready mirror, block-job-cancel completes the job without
-            // pivoting: the source keeps its image, identical to the target.
-            ignore_missing(q.execute(
-                "block-job-cancel",
-                json!({"device": MIRROR_JOB, "force": force}),
-            ))?;
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while mirror_job(q)?.is_some() {
-                if Instant::now() > deadline {
-                    return Err(BackendError::Process("the disk mirror did not stop".into()));
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let has_nbd_node = q
-            .execute("query-named-block-nodes", json!({"flat": true}))?
-            .as_array()
-            .is_some_and(|a| {
-                a.iter()
-                    .any(|n| n.get("node-name").and_then(Value::as_str) == Some(NBD_NODE))
-            });
-        if has_nbd_node {
-            ignore_missing(q.execute("blockdev-del", json!({"node-name": NBD_NODE})))?;
-        }
-        Ok(())
-    }
-
-    /// Copies the disk to the destination's NBD export; returns when the
-    /// mirror is ready (in sync, and kept in sync by QEMU from then on).
-    fn mirror_disk(
-        &self,
-        q: &mut Qmp,
-        nbd: &(String, u16),
-        settings: &MigrationSettings,
-        ctx: &StepContext<'_>,
-    ) -> Result<(), BackendError> {
-        if mirror_job(q)?.is_none() {
-            let has_node = q
-                .execute("query-named-block-nodes", json!({"flat": true}))?
-                .as_array()
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|n| n.get("node-name").and_then(Value::as_str) == Some(NBD_NODE))
-                });
-            if !has_node {
-                q.execute(
-                    "blockdev-add",
-                    json!({
-                        "driver": "nbd",
-                        "node-name": NBD_NODE,
-                        "server": {"type": "inet", "host": nbd.0, "port": nbd.1.to_string()},
-                        "export": DISK_NODE,
-                    }),
-                )?;
-            }
-            let mut args = json!({
-                "job-id": MIRROR_JOB,
-                "device": DISK_NODE,
-                "target": NBD_NODE,
-                "sync": "full",
-            });
-            if let Some(bw) = settings.max_bandwidth {
-                args["speed"] = json!(bw);
-            }
-            q.execute("blockdev-mirror", args)?;
-        }
-        loop {
-            if ctx.is_cancelled() {
-                return Err(BackendError::Cancelled);
-            }
-            let Some(job) = mirror_job(q)? else {
-                return Err(BackendError::Migration(
-                    "the disk mirror stopped before it was in sync".into(),
-                ));
-            };
-            let off = job.get("offset").and_then(Value::as_u64).unwrap_or(0);
-            let len = job.get("len").and_then(Value::as_u64).unwrap_or(0);
-            ctx.progress(TransferProgress {
-                phase: Some("storage".into()),
-                sent: off,
-                remaining: Some(len.saturating_sub(off)),
-                total: Some(len),
-                ..TransferProgress::default()
-            });
-            if job.get("ready").and_then(Value::as_bool) == Some(true) {
-                return Ok(());
-            }
-            if let Some(err) = job.get("error").and_then(Value::as_str) {
-                return Err(BackendError::Migration(format!("disk mirror: {err}")));
-            }
-            std::thread::sleep(settings.poll_interval);
-        }
+        serde_json::from_value(value)
+            .map_err(|e| BackendError::Protocol(format!("{vm}'s listen note: {e}")))
     }
 }
 
-fn mirror_job(q: &mut Qmp) -> Result<Option<Value>, BackendError> {
-    let jobs = q.execute("query-block-jobs", Value::Null)?;
+fn disk_size(source: &(impl Host + ?Sized), vm: &str) -> Result<u64, BackendError> {
+    let nodes = source.execute(vm, "query-named-block-nodes", json!({"flat": true}))?;
+    nodes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|n| n.get("node-name").and_then(Value::as_str) == Some(DISK_NODE))
+        .and_then(|n| n.pointer("/image/virtual-size").and_then(Value::as_u64))
+        .ok_or_else(|| BackendError::Process(format!("{vm}: no block node {DISK_NODE}")))
+}
+
+fn has_block_node(host: &(impl Host + ?Sized), vm: &str, node: &str) -> Result<bool, BackendError> {
+    Ok(host
+        .execute(vm, "query-named-block-nodes", json!({"flat": true}))?
+        .as_array()
+        .is_some_and(|a| {
+            a.iter()
+                .any(|n| n.get("node-name").and_then(Value::as_str) == Some(node))
+        }))
+}
+
+/// Completes (or, with `force`, aborts) the disk mirror and removes the NBD
+/// client node on the source. Safe when there is none.
+fn finish_mirror(source: &(impl Host + ?Sized), vm: &str, force: bool) -> Result<(), BackendError> {
+    if mirror_job(source, vm)?.is_some() {
+        // On a ready mirror, block-job-cancel completes the job without
+        // pivoting: the source keeps its image, identical to the target.
+        ignore_missing(source.execute(
+            vm,
+            "block-job-cancel",
+            json!({"device": MIRROR_JOB, "force": force}),
+        ))?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while mirror_job(source, vm)?.is_some() {
+            if Instant::now() > deadline {
+                return Err(BackendError::Process("the disk mirror did not stop".into()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if has_block_node(source, vm, NBD_NODE)? {
+        ignore_missing(source.execute(vm, "blockdev-del", json!({"node-name": NBD_NODE})))?;
+    }
+    Ok(())
+}
+
+/// Copies the disk to the destination's NBD export; returns when the mirror
+/// is ready (in sync, and kept in sync by QEMU from then on).
+fn mirror_disk(
+    source: &(impl Host + ?Sized),
+    vm: &str,
+    nbd: &(String, u16),
+    settings: &MigrationSettings,
+    ctx: &StepContext<'_>,
+) -> Result<(), BackendError> {
+    if mirror_job(source, vm)?.is_none() {
+        if !has_block_node(source, vm, NBD_NODE)? {
+            source.execute(
+                vm,
+                "blockdev-add",
+                json!({
+                    "driver": "nbd",
+                    "node-name": NBD_NODE,
+                    "server": {"type": "inet", "host": nbd.0, "port": nbd.1.to_string()},
+                    "export": DISK_NODE,
+                }),
+            )?;
+        }
+        let mut args = json!({
+            "job-id": MIRROR_JOB,
+            "device": DISK_NODE,
+            "target": NBD_NODE,
+            "sync": "full",
+        });
+        if let Some(bw) = settings.max_bandwidth {
+            args["speed"] = json!(bw);
+        }
+        source.execute(vm, "blockdev-mirror", args)?;
+    }
+    loop {
+        if ctx.is_cancelled() {
+            return Err(BackendError::Cancelled);
+        }
+        let Some(job) = mirror_job(source, vm)? else {
+            return Err(BackendError::Migration(
+                "the disk mirror stopped before it was in sync".into(),
+            ));
+        };
+        let off = job.get("offset").and_then(Value::as_u64).unwrap_or(0);
+        let len = job.get("len").and_then(Value::as_u64).unwrap_or(0);
+        ctx.progress(TransferProgress {
+            phase: Some("storage".into()),
+            sent: off,
+            remaining: Some(len.saturating_sub(off)),
+            total: Some(len),
+            ..TransferProgress::default()
+        });
+        if job.get("ready").and_then(Value::as_bool) == Some(true) {
+            return Ok(());
+        }
+        if let Some(err) = job.get("error").and_then(Value::as_str) {
+            return Err(BackendError::Migration(format!("disk mirror: {err}")));
+        }
+        std::thread::sleep(settings.poll_interval);
+    }
+}
+
+fn mirror_job(host: &(impl Host + ?Sized), vm: &str) -> Result<Option<Value>, BackendError> {
+    let jobs = host.execute(vm, "query-block-jobs", Value::Null)?;
     Ok(jobs.as_array().and_then(|a| {
         a.iter()
             .find(|j| j.get("device").and_then(Value::as_str) == Some(MIRROR_JOB))
@@ -830,8 +874,11 @@ fn ignore_missing(r: Result<Value, QmpError>) -> Result<(), BackendError> {
     }
 }
 
-fn migration_status(q: &mut Qmp) -> Result<(String, Value), BackendError> {
-    let info = q.execute("query-migrate", Value::Null)?;
+fn migration_status(
+    host: &(impl Host + ?Sized),
+    vm: &str,
+) -> Result<(String, Value), BackendError> {
+    let info = host.execute(vm, "query-migrate", Value::Null)?;
     let status = info
         .get("status")
         .and_then(Value::as_str)
@@ -869,52 +916,37 @@ fn free_port(ip: IpAddr) -> Result<u16, BackendError> {
         .map_err(|e| BackendError::io(format!("finding a free port on {ip}"), e))
 }
 
-impl Backend for QemuBackend {
+fn run_state_of(host: &(impl Host + ?Sized), vm: &str) -> Option<String> {
+    host.run_state(vm).ok().flatten()
+}
+
+impl<H: Host + ?Sized> Backend for QemuBackend<H> {
     fn kind(&self) -> &'static str {
         "qemu"
     }
 
     fn prepare(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
         let vm = mv.name();
-        let config = self.machine(mv);
+        let (source, dest) = self.ends(mv)?;
+        let config = self.machine(source, mv);
         // A rerun replaces whatever a previous, interrupted prepare left.
-        self.dest.kill(vm);
-        let _ = fs::remove_file(self.listening_path(vm));
-        let disk = match &config.disk {
-            Some(d) => {
-                let size = self.disk_size(vm)?;
-                let path = self.dest.file(vm, &d.format);
-                let _ = fs::remove_file(&path);
-                let out = Command::new("qemu-img")
-                    .args(["create", "-q", "-f", &d.format])
-                    .arg(&path)
-                    .arg(size.to_string())
-                    .output()
-                    .map_err(|source| BackendError::Spawn {
-                        program: "qemu-img".into(),
-                        source,
-                    })?;
-                if !out.status.success() {
-                    return Err(BackendError::Process(format!(
-                        "qemu-img create {}: {}",
-                        path.display(),
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )));
-                }
-                Some(path)
-            }
-            None => None,
-        };
-        self.dest.launch(vm, &config, true, disk.as_deref())?;
-        let mut q = self.dest.qmp(vm)?;
-        let host = self.dest.address.to_string();
-        let nbd = if disk.is_some() {
-            let port = free_port(self.dest.address)?;
-            q.execute(
+        dest.kill_vm(vm)?;
+        dest.remove_note(vm, LISTEN_NOTE)?;
+        if let Some(d) = &config.disk {
+            let size = disk_size(source, vm)?;
+            dest.create_disk(vm, &d.format, size)?;
+        }
+        dest.start_vm(vm, &config, true)?;
+        let host = dest.address().to_string();
+        let nbd = if config.disk.is_some() {
+            let port = free_port(dest.address())?;
+            dest.execute(
+                vm,
                 "nbd-server-start",
                 json!({"addr": {"type": "inet", "data": {"host": host, "port": port.to_string()}}}),
             )?;
-            q.execute(
+            dest.execute(
+                vm,
                 "block-export-add",
                 json!({"type": "nbd", "id": EXPORT_ID, "node-name": DISK_NODE,
                        "name": DISK_NODE, "writable": true}),
@@ -924,8 +956,12 @@ impl Backend for QemuBackend {
             None
         };
         // Port 0: QEMU picks a free port, which query-migrate reports.
-        q.execute("migrate-incoming", json!({"uri": format!("tcp:{host}:0")}))?;
-        let (_, info) = migration_status(&mut q)?;
+        dest.execute(
+            vm,
+            "migrate-incoming",
+            json!({"uri": format!("tcp:{host}:0")}),
+        )?;
+        let (_, info) = migration_status(dest, vm)?;
         let port = info
             .get("socket-address")
             .and_then(Value::as_array)
@@ -942,28 +978,27 @@ impl Backend for QemuBackend {
         let listening = Listening {
             migrate_uri: format!("tcp:{host}:{port}"),
             nbd,
-            disk,
+            disk: config.disk.is_some(),
         };
-        let text = serde_json::to_string(&listening).expect("plain data encodes");
-        fs::write(self.listening_path(vm), text)
-            .map_err(|e| BackendError::io("writing the destination's addresses", e))?;
-        Ok(())
+        let value = serde_json::to_value(&listening).expect("plain data encodes");
+        dest.write_note(vm, LISTEN_NOTE, &value)
     }
 
     fn transfer(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
         let vm = mv.name();
+        let (source, dest) = self.ends(mv)?;
         let settings = self.settings();
-        let listening = self.listening(vm)?;
-        let mut q = self.source.qmp(vm)?;
-        let (status, _) = migration_status(&mut q)?;
-        if status == "completed" && self.source.run_state_q(&mut q).as_deref() != Some("running") {
-            return self.finish_mirror(&mut q, false);
+        let listening = self.listening(dest, vm)?;
+        let (status, _) = migration_status(source, vm)?;
+        if status == "completed" && run_state_of(source, vm).as_deref() != Some("running") {
+            return finish_mirror(source, vm, false);
         }
         if !is_active(&status) {
             if let Some(nbd) = &listening.nbd {
-                self.mirror_disk(&mut q, nbd, &settings, ctx)?;
+                mirror_disk(source, vm, nbd, &settings, ctx)?;
             }
-            q.execute(
+            source.execute(
+                vm,
                 "migrate-set-capabilities",
                 json!({"capabilities": [
                     {"capability": "auto-converge", "state": settings.auto_converge},
@@ -975,19 +1010,19 @@ impl Backend for QemuBackend {
             if let Some(d) = settings.downtime_limit_ms {
                 params["downtime-limit"] = json!(d);
             }
-            q.execute("migrate-set-parameters", params)?;
-            q.execute("migrate", json!({"uri": listening.migrate_uri}))?;
+            source.execute(vm, "migrate-set-parameters", params)?;
+            source.execute(vm, "migrate", json!({"uri": listening.migrate_uri}))?;
         }
         loop {
             if ctx.is_cancelled() {
-                let _ = q.execute("migrate_cancel", Value::Null);
+                let _ = source.execute(vm, "migrate_cancel", Value::Null);
                 return Err(BackendError::Cancelled);
             }
-            let (status, info) = migration_status(&mut q)?;
+            let (status, info) = migration_status(source, vm)?;
             match status.as_str() {
                 "completed" => {
                     ctx.progress(progress_of(&info));
-                    return self.finish_mirror(&mut q, false);
+                    return finish_mirror(source, vm, false);
                 }
                 "failed" => {
                     let why = info
@@ -1010,23 +1045,22 @@ impl Backend for QemuBackend {
 
     fn cutover(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
         let vm = mv.name();
-        let dest_state = self.dest.run_state(vm);
-        if dest_state.as_deref() != Some("running") {
+        let (source, dest) = self.ends(mv)?;
+        if run_state_of(dest, vm).as_deref() != Some("running") {
             // The guest must be stopped at the source before it starts here.
-            if let Ok(mut q) = self.source.qmp(vm) {
-                if self.source.run_state_q(&mut q).as_deref() == Some("running") {
+            if source.run_state(vm)?.is_some() {
+                if run_state_of(source, vm).as_deref() == Some("running") {
                     return Err(BackendError::Process(format!(
                         "{vm} still runs at the source: no cutover"
                     )));
                 }
-                self.finish_mirror(&mut q, false)?;
+                finish_mirror(source, vm, false)?;
             }
-            let mut d = self.dest.qmp(vm)?;
             // The destination finishes loading the last state just after the
             // source reports completion.
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
-                match self.dest.run_state_q(&mut d).as_deref() {
+                match dest.run_state(vm)?.as_deref() {
                     Some("inmigrate") if Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(10))
                     }
@@ -1039,83 +1073,239 @@ impl Backend for QemuBackend {
                     }
                 }
             }
-            if self.listening(vm).map(|l| l.nbd.is_some()).unwrap_or(true) {
-                ignore_missing(d.execute("nbd-server-stop", Value::Null))?;
+            let has_nbd = self
+                .listening(dest, vm)
+                .map(|l| l.nbd.is_some())
+                .unwrap_or(true);
+            if has_nbd {
+                ignore_missing(dest.execute(vm, "nbd-server-stop", Value::Null))?;
             }
-            if self.dest.run_state_q(&mut d).as_deref() != Some("running") {
-                d.execute("cont", Value::Null)?;
+            if run_state_of(dest, vm).as_deref() != Some("running") {
+                dest.execute(vm, "cont", Value::Null)?;
             }
         }
-        self.source.quit(vm);
-        let _ = fs::remove_file(self.listening_path(vm));
+        source.quit_vm(vm)?;
+        // The VM now lives at the destination: its configuration goes with it,
+        // so that it can be moved on (or back) from there.
+        let config = self.machine(source, mv);
+        let value = serde_json::to_value(&config).expect("plain data encodes");
+        dest.write_note(vm, MACHINE_NOTE, &value)?;
+        dest.remove_note(vm, LISTEN_NOTE)?;
         Ok(())
     }
 
     fn rollback(&self, mv: &Move, _ctx: &StepContext<'_>) -> Result<(), BackendError> {
         let vm = mv.name();
-        if self.dest.run_state(vm).as_deref() == Some("running") {
+        let (source, dest) = self.ends(mv)?;
+        if run_state_of(dest, vm).as_deref() == Some("running") {
             return Err(BackendError::Process(format!(
                 "{vm} already runs at the destination: it cannot be rolled back"
             )));
         }
-        let mut q = self.source.qmp(vm).map_err(|e| {
-            BackendError::Process(format!("{vm} does not answer at the source ({e})"))
-        })?;
-        let (status, _) = migration_status(&mut q)?;
+        match source.run_state(vm) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(BackendError::Process(format!(
+                    "{vm} does not run at the source"
+                )))
+            }
+            Err(e) => {
+                return Err(BackendError::Process(format!(
+                    "{vm} does not answer at the source ({e})"
+                )))
+            }
+        }
+        let (status, _) = migration_status(source, vm)?;
         if is_active(&status) {
-            let _ = q.execute("migrate_cancel", Value::Null);
+            let _ = source.execute(vm, "migrate_cancel", Value::Null);
             let deadline = Instant::now() + Duration::from_secs(60);
-            while is_active(&migration_status(&mut q)?.0) {
+            while is_active(&migration_status(source, vm)?.0) {
                 if Instant::now() > deadline {
                     return Err(BackendError::Process("the migration did not stop".into()));
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        self.finish_mirror(&mut q, true)?;
+        finish_mirror(source, vm, true)?;
         // Only now that the source cannot be switched over is the destination removed.
-        self.dest.kill(vm);
-        if let Ok(l) = self.listening(vm) {
-            if let Some(d) = l.disk {
-                let _ = fs::remove_file(d);
-            }
-        }
-        let _ = fs::remove_file(self.listening_path(vm));
-        if self.source.run_state_q(&mut q).as_deref() != Some("running") {
-            q.execute("cont", Value::Null)?;
+        dest.kill_vm(vm)?;
+        dest.remove_disk(vm)?;
+        dest.remove_note(vm, LISTEN_NOTE)?;
+        if run_state_of(source, vm).as_deref() != Some("running") {
+            source.execute(vm, "cont", Value::Null)?;
         }
         Ok(())
     }
 
     fn observe(&self, mv: &Move) -> Result<Observation, BackendError> {
         let vm = mv.name();
-        let source = self.source.presence(vm);
-        let destination = self.dest.presence(vm);
-        let transfer = match Qmp::connect(&self.source.observer_path(vm), Duration::from_secs(10)) {
-            Ok(mut q) => match migration_status(&mut q)?.0.as_str() {
-                // QEMU keeps the last migration's status: a completed one is
-                // only this move's if the source stayed paused after it.
-                "completed" if source == Presence::Running => TransferStatus::NotStarted,
-                "completed" => TransferStatus::Completed,
-                "failed" => TransferStatus::Failed,
-                "none" | "cancelled" => TransferStatus::NotStarted,
-                s if is_active(s) => TransferStatus::Active,
-                _ => TransferStatus::Unknown,
+        let (source, dest) = self.ends(mv)?;
+        let src_state = source.run_state(vm);
+        let source_presence = match &src_state {
+            Ok(None) => Presence::Absent,
+            Ok(Some(s)) => presence_of(s),
+            Err(_) => Presence::Unknown,
+        };
+        let destination = dest.presence(vm);
+        let transfer = match src_state {
+            Ok(Some(_)) => match migration_status(source, vm) {
+                Ok((status, _)) => match status.as_str() {
+                    // QEMU keeps the last migration's status: a completed one
+                    // is only this move's if the source stayed paused after it.
+                    "completed" if source_presence == Presence::Running => {
+                        TransferStatus::NotStarted
+                    }
+                    "completed" => TransferStatus::Completed,
+                    "failed" => TransferStatus::Failed,
+                    "none" | "cancelled" => TransferStatus::NotStarted,
+                    s if is_active(s) => TransferStatus::Active,
+                    _ => TransferStatus::Unknown,
+                },
+                Err(_) => TransferStatus::Unknown,
             },
-            Err(_) => TransferStatus::Unknown,
+            _ => TransferStatus::Unknown,
         };
         Ok(Observation {
-            source,
+            source: source_presence,
             destination,
             transfer,
         })
     }
 }
 
+impl Host for QemuHost {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    fn start_vm(
+        &self,
+        vm: &str,
+        config: &MachineConfig,
+        incoming: bool,
+    ) -> Result<(), BackendError> {
+        check_name(vm)?;
+        if incoming {
+            let disk = config.disk.as_ref().map(|d| self.file(vm, &d.format));
+            self.launch(vm, config, true, disk.as_deref())
+        } else {
+            let value = serde_json::to_value(config).expect("plain data encodes");
+            self.write_note(vm, MACHINE_NOTE, &value)?;
+            self.launch(vm, config, false, None)
+        }
+    }
+
+    fn kill_vm(&self, vm: &str) -> Result<bool, BackendError> {
+        check_name(vm)?;
+        Ok(self.kill(vm))
+    }
+
+    fn quit_vm(&self, vm: &str) -> Result<(), BackendError> {
+        check_name(vm)?;
+        self.quit(vm);
+        Ok(())
+    }
+
+    fn execute(&self, vm: &str, command: &str, arguments: Value) -> Result<Value, QmpError> {
+        self.qmp(vm)?.execute(command, arguments)
+    }
+
+    fn run_state(&self, vm: &str) -> Result<Option<String>, BackendError> {
+        match self.observed_state(vm) {
+            Ok(s) => Ok(Some(s)),
+            Err(QmpError::Connect { .. }) | Err(QmpError::Closed) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn create_disk(&self, vm: &str, format: &str, size: u64) -> Result<(), BackendError> {
+        check_name(vm)?;
+        if !matches!(format, "raw" | "qcow2") {
+            return Err(BackendError::Protocol(format!(
+                "disk format {format:?}: expected raw or qcow2"
+            )));
+        }
+        let path = self.file(vm, format);
+        let _ = fs::remove_file(&path);
+        let out = Command::new("qemu-img")
+            .args(["create", "-q", "-f", format])
+            .arg(&path)
+            .arg(size.to_string())
+            .output()
+            .map_err(|source| BackendError::Spawn {
+                program: "qemu-img".into(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(BackendError::Process(format!(
+                "qemu-img create {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    }
+
+    fn remove_disk(&self, vm: &str) -> Result<(), BackendError> {
+        check_name(vm)?;
+        for format in ["raw", "qcow2"] {
+            let _ = fs::remove_file(self.file(vm, format));
+        }
+        Ok(())
+    }
+
+    fn write_note(&self, vm: &str, key: &str, value: &Value) -> Result<(), BackendError> {
+        let path = self.note_path(vm, key)?;
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(value).expect("a JSON value encodes");
+        // Written whole or not at all: a crash never leaves half a note.
+        fs::write(&tmp, text)
+            .and_then(|_| fs::File::open(&tmp)?.sync_all())
+            .and_then(|_| fs::rename(&tmp, &path))
+            .map_err(|e| BackendError::io(format!("writing {}", path.display()), e))
+    }
+
+    fn read_note(&self, vm: &str, key: &str) -> Result<Option<Value>, BackendError> {
+        let path = self.note_path(vm, key)?;
+        match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| BackendError::Protocol(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BackendError::io(format!("reading {}", path.display()), e)),
+        }
+    }
+
+    fn remove_note(&self, vm: &str, key: &str) -> Result<(), BackendError> {
+        let path = self.note_path(vm, key)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(BackendError::io(format!("removing {}", path.display()), e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), BackendError> {
+    if is_safe_name(name) {
+        Ok(())
+    } else {
+        Err(BackendError::Protocol(format!(
+            "{name:?} is not a usable VM name or key: expected ASCII letters, digits, '.', '_' or '-'"
+        )))
+    }
+}
+
 impl QemuHost {
-    fn run_state_q(&self, q: &mut Qmp) -> Option<String> {
-        let st = q.execute("query-status", Value::Null).ok()?;
-        st.get("status").and_then(Value::as_str).map(str::to_string)
+    fn note_path(&self, vm: &str, key: &str) -> Result<PathBuf, BackendError> {
+        check_name(vm)?;
+        check_name(key)?;
+        Ok(self.file(vm, &format!("{key}.json")))
     }
 }
 
@@ -1182,11 +1372,12 @@ mod tests {
             pinned: false,
         };
         let b = QemuBackend::new(s, d);
-        assert_eq!(b.machine(&Move::new(vm.clone(), "c", "b")), config);
+        let src = b.source().unwrap().clone();
+        assert_eq!(b.machine(&src, &Move::new(vm.clone(), "c", "b")), config);
         let mut other = vm;
         other.name = "w".into();
         assert_eq!(
-            b.machine(&Move::new(other, "c", "b")),
+            b.machine(&src, &Move::new(other, "c", "b")),
             MachineConfig::new(64, 1),
             "unknown VMs get a machine sized from the inventory"
         );

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use convoy_migrate::backend::run_step;
 use convoy_migrate::qemu::qemu_binary;
 use convoy_migrate::{
-    Backend, DiskConfig, Event, Journal, MachineConfig, MigrateError, MigrationSettings, Move,
-    Mover, NoReport, Presence, QemuBackend, QemuHost, RamLoad, State, Step, StepContext,
+    Backend, DiskConfig, Event, Host, Journal, MachineConfig, MigrateError, MigrationSettings,
+    Move, Mover, NoReport, Presence, QemuBackend, QemuHost, RamLoad, State, Step, StepContext,
 };
 use serde_json::json;
 
@@ -115,7 +115,12 @@ fn a_migrated_guest_has_the_same_memory_at_the_destination() {
     let (config, data) = guest(dir.path(), "m1", mem, 8 * MIB);
     b.start_source("m1", config).unwrap();
     let mv = Move::new(vm("m1", mem), "cloud", "c1");
-    let before = pmemsave(b.source(), "m1", mem * MIB, &dir.path().join("before.bin"));
+    let before = pmemsave(
+        b.source().unwrap(),
+        "m1",
+        mem * MIB,
+        &dir.path().join("before.bin"),
+    );
     let at = RAM_ADDR as usize;
     assert!(
         before[at..at + data.len()] == data[..],
@@ -138,8 +143,18 @@ fn a_migrated_guest_has_the_same_memory_at_the_destination() {
     );
 
     // Both paused: the whole of guest RAM must be identical.
-    let src = pmemsave(b.source(), "m1", mem * MIB, &dir.path().join("src.bin"));
-    let dst = pmemsave(b.dest(), "m1", mem * MIB, &dir.path().join("dst.bin"));
+    let src = pmemsave(
+        b.source().unwrap(),
+        "m1",
+        mem * MIB,
+        &dir.path().join("src.bin"),
+    );
+    let dst = pmemsave(
+        b.dest().unwrap(),
+        "m1",
+        mem * MIB,
+        &dir.path().join("dst.bin"),
+    );
     assert_eq!(src.len(), dst.len());
     let first_diff = src.iter().zip(&dst).position(|(a, b)| a != b);
     assert_eq!(first_diff, None, "memory differs");
@@ -159,7 +174,7 @@ fn a_migrated_guest_has_the_same_memory_at_the_destination() {
         (obs.source, obs.destination),
         (Presence::Absent, Presence::Running)
     );
-    assert_eq!(b.source().pid("m1"), None);
+    assert_eq!(b.source().unwrap().pid("m1"), None);
 }
 
 #[test]
@@ -177,7 +192,7 @@ fn killing_the_destination_mid_transfer_fails_the_move_at_the_source_then_a_retr
     let armed = Arc::new(AtomicBool::new(true));
     let killed_at = Arc::new(Mutex::new(None));
     let reporter = {
-        let dest = b.dest().clone();
+        let dest = b.dest().unwrap().clone();
         let armed = armed.clone();
         let killed_at = killed_at.clone();
         move |e: &Event| {
@@ -220,7 +235,7 @@ fn killing_the_destination_mid_transfer_fails_the_move_at_the_source_then_a_retr
         "the VM keeps running at the source"
     );
     assert_eq!(obs.destination, Presence::Absent);
-    assert_eq!(b.dest().pid("k1"), None);
+    assert_eq!(b.dest().unwrap().pid("k1"), None);
 
     b.set_settings(MigrationSettings::default());
     let e = mover.migrate(&mv).unwrap();
@@ -281,8 +296,8 @@ fn a_guest_with_a_disk_has_its_storage_mirrored_first() {
     let e = mover.migrate(&Move::new(moved, "cloud", "c1")).unwrap();
     assert_eq!(e.state, State::Done);
     // Stop the destination so that its image is flushed, then compare.
-    b.dest().quit("d1");
-    let copied = std::fs::read(b.dest().dir().join("d1.raw")).unwrap();
+    b.dest().unwrap().quit("d1");
+    let copied = std::fs::read(b.dest().unwrap().dir().join("d1.raw")).unwrap();
     assert_eq!(copied.len(), content.len());
     assert!(
         copied == content,
@@ -439,7 +454,12 @@ fn a_mover_that_crashes_resumes_from_its_journal_and_moves_the_guest_once() {
             (Presence::Absent, Presence::Running)
         );
         // The guest that runs is the one that was moved.
-        let dst = pmemsave(inner.dest(), "r1", mem * MIB, &dir.path().join("dst.bin"));
+        let dst = pmemsave(
+            inner.dest().unwrap(),
+            "r1",
+            mem * MIB,
+            &dir.path().join("dst.bin"),
+        );
         let at = RAM_ADDR as usize;
         assert!(
             dst[at..at + data.len()] == data[..],
