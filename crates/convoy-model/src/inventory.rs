@@ -41,6 +41,10 @@ pub struct Node {
     /// Memory offered to guests, MiB.
     #[serde(default)]
     pub memory_mib: u64,
+    /// The address of the host's agent (`http://HOST:PORT`), through which
+    /// `convoy migrate --qemu` drives its QEMU processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// A virtual machine.

@@ -32,6 +32,8 @@ enum Command {
     Plan(cmd::plan::PlanArgs),
     /// Carry a plan out through a backend, with a journal that survives crashes.
     Migrate(cmd::migrate::MigrateArgs),
+    /// Serve this hypervisor host's QEMU processes to the mover (HTTP+JSON, bearer token).
+    Agent(cmd::agent::AgentArgs),
     /// Choose which VMs to move to meet a need (evacuate nodes, free capacity).
     Select(cmd::select::SelectArgs),
     /// Predict what a plan will cost on a modelled WAN.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Plan(args) => cmd::plan::run(args),
         Command::Migrate(args) => cmd::migrate::run(args),
+        Command::Agent(args) => cmd::agent::run(args),
         Command::Select(args) => cmd::select::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Compare(args) => cmd::compare::run(args),

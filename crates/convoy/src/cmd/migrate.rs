@@ -1,22 +1,26 @@
 //! `convoy migrate`: carry a plan out, wave by wave, through a backend, with a
 //! durable journal that lets a rerun resume after a crash.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use convoy_agent::AgentHost;
 use convoy_migrate::{
-    Backend, Event, ExecBackend, Journal, Move, Mover, Reporter, SimBackend, State,
+    Backend, Event, ExecBackend, Journal, MigrationSettings, Move, Mover, QemuBackend, Reporter,
+    SimBackend, State,
 };
 use convoy_model::{read_inventory, read_plan, SiteKind};
 use convoy_sim::SimConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::parse_seconds;
+use serde::Serialize;
+
+use super::{parse_seconds, Format};
 use crate::input::InputError;
 
 /// Arguments of `convoy migrate`.
@@ -34,10 +38,24 @@ pub struct MigrateArgs {
     #[arg(
         long,
         value_name = "PROGRAM",
-        required_unless_present = "sim",
-        conflicts_with = "sim"
+        required_unless_present_any = ["sim", "qemu"],
+        conflicts_with_all = ["sim", "qemu"]
     )]
     pub exec: Option<PathBuf>,
+    /// The `qemu` backend: live migration of QEMU guests, driven through the
+    /// `convoy agent` of each node (the inventory's `agent` address).
+    #[arg(long, conflicts_with = "sim")]
+    pub qemu: bool,
+    /// With --qemu: a file holding the agents' bearer token (default: the
+    /// CONVOY_AGENT_TOKEN environment variable).
+    #[arg(long, value_name = "FILE", requires = "qemu")]
+    pub agent_token_file: Option<PathBuf>,
+    /// With --qemu: cap each migration's rate (e.g. 400Mbit/s).
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, requires = "qemu")]
+    pub max_bandwidth: Option<f64>,
+    /// With --qemu: the longest acceptable pause at switchover, ms.
+    #[arg(long, value_name = "MS", requires = "qemu")]
+    pub downtime_limit: Option<u64>,
     /// The `sim` backend: a dry run through the real mover and journal, each
     /// transfer's bytes and duration from the simulator on `--wan`.
     #[arg(long)]
@@ -65,6 +83,74 @@ pub struct MigrateArgs {
     /// No progress bars.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The summary on stdout: a line per outcome, or one JSON object with
+    /// per-VM bytes and downtime.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// What one VM's move carried, from the backend's last progress reports.
+#[derive(Debug, Clone, Default, Serialize)]
+struct VmFigures {
+    vm: String,
+    state: String,
+    /// Storage then memory bytes sent (the last attempt's).
+    bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    downtime_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip)]
+    storage: u64,
+    #[serde(skip)]
+    memory: u64,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    convoy_sim::parse_rate(s).map_err(|e| e.to_string())
+}
+
+/// The `qemu` backend over the agents of the nodes that `moves` leave and
+/// reach; each agent must answer with the token and call itself by its node's
+/// name.
+fn qemu_backend(
+    args: &MigrateArgs,
+    inventory: &convoy_model::Inventory,
+    moves: &[Move],
+) -> anyhow::Result<QemuBackend<AgentHost>> {
+    let token = super::agent::read_token(args.agent_token_file.as_ref())?;
+    let nodes: BTreeSet<&str> = moves
+        .iter()
+        .flat_map(|m| [m.vm.node.as_str(), m.to_node.as_str()])
+        .collect();
+    let mut hosts = Vec::new();
+    for name in nodes {
+        let node = inventory.nodes.iter().find(|n| n.name == name);
+        let url = node.and_then(|n| n.agent.as_deref()).ok_or_else(|| {
+            InputError(format!(
+                "{}: node {name:?} has no `agent` address, which --qemu needs",
+                args.inventory.display()
+            ))
+        })?;
+        let host = AgentHost::connect(url, &token)
+            .with_context(|| format!("the agent of node {name:?}"))?;
+        if host.info().name != name {
+            return Err(InputError(format!(
+                "{}: node {name:?}'s agent at {url} says it is {:?}",
+                args.inventory.display(),
+                host.info().name
+            ))
+            .into());
+        }
+        hosts.push(Arc::new(host));
+    }
+    let backend = QemuBackend::by_node(hosts);
+    backend.set_settings(MigrationSettings {
+        max_bandwidth: args.max_bandwidth.map(|bits| (bits / 8.0) as u64),
+        downtime_limit_ms: args.downtime_limit,
+        ..MigrationSettings::default()
+    });
+    Ok(backend)
 }
 
 fn parse_wan(s: &str) -> Result<convoy_sim::Wan, String> {
@@ -76,6 +162,7 @@ struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
     per_vm: Mutex<HashMap<String, ProgressBar>>,
+    figures: Mutex<HashMap<String, VmFigures>>,
 }
 
 impl Bars {
@@ -95,6 +182,7 @@ impl Bars {
             multi,
             overall,
             per_vm: Mutex::new(HashMap::new()),
+            figures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -117,8 +205,50 @@ impl Bars {
     }
 }
 
+impl Bars {
+    fn record(&self, event: &Event) {
+        let mut all = self.figures.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            Event::State { vm, to, error, .. } => {
+                let f = all.entry(vm.clone()).or_default();
+                f.state = format!("{to:?}");
+                f.error = error.clone();
+                if *to == State::Preparing {
+                    // A new attempt: count only what it sends.
+                    (f.storage, f.memory, f.downtime_ms) = (0, 0, None);
+                }
+            }
+            Event::Progress { vm, progress } => {
+                let f = all.entry(vm.clone()).or_default();
+                match progress.phase.as_deref() {
+                    Some("storage") => f.storage = progress.sent,
+                    _ => f.memory = progress.sent,
+                }
+                if progress.downtime_ms.is_some() {
+                    f.downtime_ms = progress.downtime_ms;
+                }
+            }
+            Event::Log { .. } => {}
+        }
+    }
+
+    fn figures(&self, order: &[String]) -> Vec<VmFigures> {
+        let all = self.figures.lock().unwrap_or_else(|e| e.into_inner());
+        order
+            .iter()
+            .map(|vm| {
+                let mut f = all.get(vm).cloned().unwrap_or_default();
+                f.vm = vm.clone();
+                f.bytes = f.storage + f.memory;
+                f
+            })
+            .collect()
+    }
+}
+
 impl Reporter for Bars {
     fn report(&self, event: &Event) {
+        self.record(event);
         match event {
             Event::State { vm, to, error, .. } => {
                 let bar = self.bar(vm);
@@ -227,6 +357,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
         Some(program) => Box::new(
             ExecBackend::single(program).timeout(Duration::from_secs_f64(args.step_timeout)),
         ),
+        None if args.qemu => Box::new(qemu_backend(&args, &inventory, &wave_moves.concat())?),
         None => Box::new(SimBackend::new(
             SimConfig::new(args.wan.clone()),
             args.concurrency as usize,
@@ -240,6 +371,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
     let mover = Mover::new(journal, backend).with_reporter(bars.clone());
     // A previous run that died mid-move: bring those moves to rest first.
     let recovered = mover.recover().context("recovering the journal")?;
+    let started = Instant::now();
     let mut failed = Vec::new();
     let mut done = 0usize;
     for (w, moves) in wave_moves.iter().enumerate() {
@@ -256,20 +388,35 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
         }
     }
     bars.overall.finish_and_clear();
+    let wall_s = started.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "migrated {done} of {} VMs to {to_site} (journal {}{})",
-        plan.order.len(),
-        args.journal.display(),
-        if recovered.is_empty() {
-            String::new()
-        } else {
-            format!("; {} interrupted moves recovered first", recovered.len())
+    if args.format == Format::Json {
+        let vms = bars.figures(&plan.order);
+        let summary = serde_json::json!({
+            "moved": done,
+            "failed": failed.len(),
+            "recovered": recovered.len(),
+            "wall_s": wall_s,
+            "bytes": vms.iter().map(|f| f.bytes).sum::<u64>(),
+            "max_downtime_ms": vms.iter().filter_map(|f| f.downtime_ms).max(),
+            "vms": vms,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
+    } else {
+        writeln!(
+            out,
+            "migrated {done} of {} VMs to {to_site} (journal {}{})",
+            plan.order.len(),
+            args.journal.display(),
+            if recovered.is_empty() {
+                String::new()
+            } else {
+                format!("; {} interrupted moves recovered first", recovered.len())
+            }
+        )?;
+        for (vm, e) in &failed {
+            writeln!(out, "  failed: {vm}: {e} (it runs at the source)")?;
         }
-    )?;
-    for (vm, e) in &failed {
-        writeln!(out, "  failed: {vm}: {e} (it runs at the source)")?;
     }
     if failed.is_empty() {
         Ok(())
