@@ -34,6 +34,8 @@ enum Command {
     Migrate(cmd::migrate::MigrateArgs),
     /// Serve this hypervisor host's QEMU processes to the mover (HTTP+JSON, bearer token).
     Agent(cmd::agent::AgentArgs),
+    /// A testbed on this machine: namespaces, a shaped WAN, agents and real QEMU guests, moved for real.
+    Lab(cmd::lab::LabArgs),
     /// Choose which VMs to move to meet a need (evacuate nodes, free capacity).
     Select(cmd::select::SelectArgs),
     /// Predict what a plan will cost on a modelled WAN.
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => cmd::plan::run(args),
         Command::Migrate(args) => cmd::migrate::run(args),
         Command::Agent(args) => cmd::agent::run(args),
+        Command::Lab(args) => cmd::lab::run(args),
         Command::Select(args) => cmd::select::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Compare(args) => cmd::compare::run(args),

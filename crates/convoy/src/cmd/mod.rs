@@ -4,6 +4,7 @@ pub mod agent;
 pub mod bench;
 pub mod compare;
 pub mod demo;
+pub mod lab;
 pub mod migrate;
 pub mod plan;
 pub mod select;

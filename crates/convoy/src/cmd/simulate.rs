@@ -53,6 +53,18 @@ pub struct WanArgs {
     /// Seed of the simulation's randomness (dirty-rate jitter).
     #[arg(long, default_value_t = 0)]
     pub sim_seed: u64,
+    /// The guests' writable working set, as a fraction of their memory in
+    /// (0, 1]: the pages their writes land on, so the most a pre-copy round
+    /// can find dirty (1 spreads writes over all memory).
+    #[arg(long, default_value = "1", value_parser = parse_fraction)]
+    pub working_set: f64,
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("expected a fraction in (0, 1], found {s:?}")),
+    }
 }
 
 impl WanArgs {
@@ -62,6 +74,7 @@ impl WanArgs {
             wan: self.wan.clone(),
             migration: MigrationSettings {
                 downtime_limit_s: self.downtime_limit,
+                working_set_fraction: self.working_set,
                 ..MigrationSettings::default()
             },
             seed: self.sim_seed,
