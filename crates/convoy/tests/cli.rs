@@ -921,3 +921,88 @@ fn migrate_dry_runs_through_the_simulator() {
         .code(2)
         .stderr(predicate::str::contains("--exec"));
 }
+
+#[test]
+fn migrate_qemu_needs_an_agent_for_every_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = sample_plan(dir.path(), "1");
+    // The sample inventory's nodes name no agents.
+    let inventory = root().join("examples/inventory.toml");
+    let run = |token: Option<&str>| {
+        let mut c = convoy();
+        c.arg("migrate")
+            .arg(&plan)
+            .arg("--inventory")
+            .arg(&inventory)
+            .arg("--qemu")
+            .arg("--journal")
+            .arg(dir.path().join("j.db"))
+            .env_remove("CONVOY_AGENT_TOKEN");
+        if let Some(t) = token {
+            c.env("CONVOY_AGENT_TOKEN", t);
+        }
+        c.assert().code(2)
+    };
+    run(None).stderr(predicate::str::contains("no agent token"));
+    run(Some("0123456789abcdef0123")).stderr(predicate::str::contains(
+        "has no `agent` address, which --qemu needs",
+    ));
+}
+
+#[test]
+fn agent_refuses_to_start_without_a_strong_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write(dir.path(), "token", "short\n");
+    convoy()
+        .args(["agent", "--name", "n1", "--dir"])
+        .arg(dir.path().join("run"))
+        .arg("--token-file")
+        .arg(&token)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at least 16"));
+}
+
+/// The lab end to end (network namespaces, a tc-shaped WAN, an agent per
+/// side, two test guests that dirty memory): needs root, iproute2, QEMU and
+/// the test guest, and fails — never skips — without them.
+#[test]
+fn lab_moves_dirtying_guests_through_the_agents() {
+    let guest = root().join("target/guest");
+    let built = std::process::Command::new("bash")
+        .arg(root().join("scripts/build-guest.sh"))
+        .arg(&guest)
+        .status()
+        .unwrap();
+    assert!(built.success(), "scripts/build-guest.sh failed");
+    let out = convoy()
+        .args(["lab", "--vms", "2", "--memory", "128", "--fill", "96"])
+        .args(["--wss", "16", "--dirty", "4", "--link", "400mbit,10ms"])
+        .arg("--guest")
+        .arg(&guest)
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        (&r["moved"], &r["lost"], &r["doubled"]),
+        (&2.into(), &0.into(), &0.into()),
+        "{r}"
+    );
+    // Each guest's filled memory really crossed the WAN, at no more than its rate.
+    assert!(r["bytes"].as_u64().unwrap() >= (2 * 96) << 20, "{r}");
+    let (wall, limit) = (
+        r["wall_s"].as_f64().unwrap(),
+        r["link_limit_s"].as_f64().unwrap(),
+    );
+    assert!(
+        limit > 0.0 && wall >= limit * 0.95,
+        "faster than the link: {r}"
+    );
+    assert!(r["max_downtime_ms"].as_u64().is_some(), "{r}");
+    assert!(r["predicted_s"].as_f64().unwrap() > 0.0, "{r}");
+    assert_eq!(r["guest"], "kernel");
+}
