@@ -1006,3 +1006,188 @@ fn lab_moves_dirtying_guests_through_the_agents() {
     assert!(r["predicted_s"].as_f64().unwrap() > 0.0, "{r}");
     assert_eq!(r["guest"], "kernel");
 }
+
+/// A `convoy agent` process on a loopback port.
+struct AgentProc {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for AgentProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_agent(name: &str, dir: &Path, token: &Path) -> AgentProc {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("convoy"))
+        .args(["agent", "--name", name, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--dir")
+        .arg(dir.join(name))
+        .arg("--token-file")
+        .arg(token)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap();
+    AgentProc {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn connect_agent(url: &str, token: &str) -> convoy_agent::AgentHost {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        match convoy_agent::AgentHost::connect(url, token) {
+            Ok(h) => return h,
+            Err(e) if std::time::Instant::now() > deadline => panic!("{url}: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    }
+}
+
+/// `convoy migrate --qemu` through two `convoy agent` processes, killed -9
+/// at several points: the rerun reconciles the journal with what the agents
+/// report, and every guest ends up running once, in the cloud, cut over once.
+#[test]
+fn migrate_qemu_through_agents_survives_kill_9() {
+    use convoy_migrate::{Host, Presence, State};
+    let dir = tempfile::tempdir().unwrap();
+    let token = "kill9-token-0123456789abcdef";
+    let token_file = write(dir.path(), "token", token);
+    let private = spawn_agent("private", dir.path(), &token_file);
+    let cloud = spawn_agent("cloud", dir.path(), &token_file);
+    let p = connect_agent(&private.url, token);
+    let c = connect_agent(&cloud.url, token);
+    let names = ["g1", "g2", "g3", "g4"];
+    for (i, name) in names.iter().enumerate() {
+        // 24 MiB of data in RAM, so that each move takes a few seconds at the cap.
+        let ram = dir.path().join(format!("{name}.ram"));
+        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ i as u64;
+        let data: Vec<u8> = (0..(24usize << 20) / 8)
+            .flat_map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()
+            })
+            .collect();
+        std::fs::write(&ram, data).unwrap();
+        let mut config = convoy_migrate::MachineConfig::new(64, 1);
+        config.ram_loads.push(convoy_migrate::RamLoad {
+            file: ram,
+            addr: 0x200_0000,
+        });
+        p.start_vm(name, &config, false).unwrap();
+    }
+    let inventory = write(
+        dir.path(),
+        "inv.toml",
+        &format!(
+            "[[sites]]\nname = \"dc\"\nkind = \"private\"\n[[sites]]\nname = \"sky\"\nkind = \"cloud\"\n\
+             [[nodes]]\nname = \"private\"\nsite = \"dc\"\nagent = \"{}\"\n\
+             [[nodes]]\nname = \"cloud\"\nsite = \"sky\"\nagent = \"{}\"\n{}",
+            private.url,
+            cloud.url,
+            names
+                .iter()
+                .map(|n| format!(
+                    "[[vms]]\nname = \"{n}\"\nsite = \"dc\"\nnode = \"private\"\nmemory_mib = 64\n"
+                ))
+                .collect::<String>()
+        ),
+    );
+    let graph = write(
+        dir.path(),
+        "g.csv",
+        "a,b,weight\ng1,g2,5\ng2,g3,1\ng3,g4,5\n",
+    );
+    let plan = dir.path().join("plan.json");
+    convoy()
+        .arg("plan")
+        .arg(&graph)
+        .arg("--inventory")
+        .arg(&inventory)
+        .args(["--wave-size", "2", "-q", "-o"])
+        .arg(&plan)
+        .assert()
+        .success();
+    let journal = dir.path().join("journal.db");
+    let migrate = || {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("convoy"));
+        cmd.arg("migrate")
+            .arg(&plan)
+            .arg("--inventory")
+            .arg(&inventory)
+            .args([
+                "--qemu",
+                "--concurrency",
+                "2",
+                "--max-bandwidth",
+                "64Mbit/s",
+            ])
+            .arg("--agent-token-file")
+            .arg(&token_file)
+            .arg("--journal")
+            .arg(&journal)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    let mut interrupted = Vec::new();
+    for wait_ms in [1200, 2500, 3000] {
+        let mut child = migrate().spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let j = convoy_migrate::Journal::open(&journal).unwrap();
+        interrupted.extend(j.entries().unwrap().into_iter().filter(|e| {
+            matches!(
+                e.state,
+                State::Preparing | State::Transferring | State::Cutover
+            )
+        }));
+        // Never two running copies, whatever the moment of the kill.
+        for n in names {
+            assert!(
+                !(p.presence(n) == Presence::Running && c.presence(n) == Presence::Running),
+                "{n} runs on both sides"
+            );
+        }
+    }
+    assert!(
+        !interrupted.is_empty(),
+        "no kill landed in the middle of a move"
+    );
+    assert!(migrate().status().unwrap().success());
+    let j = convoy_migrate::Journal::open(&journal).unwrap();
+    for n in names {
+        assert_eq!(
+            (p.presence(n), c.presence(n)),
+            (Presence::Absent, Presence::Running),
+            "{n}"
+        );
+        assert_eq!(j.get(n).unwrap().unwrap().state, State::Done, "{n}");
+        let cutovers = j
+            .history(n)
+            .unwrap()
+            .iter()
+            .filter(|t| t.to == State::Done)
+            .count();
+        assert_eq!(cutovers, 1, "{n} was cut over {cutovers} times");
+    }
+    drop(j);
+    // A rerun of a finished plan moves nothing.
+    assert!(migrate().status().unwrap().success());
+    for n in names {
+        let _ = c.kill_vm(n);
+    }
+}
