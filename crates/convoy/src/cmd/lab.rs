@@ -201,7 +201,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
     let mut notes = Vec::new();
     if rtt_s > 0.0 && !net.delay_emulated {
         notes.push(format!(
-            "the kernel has no netem: the WAN's rate is shaped but its {} ms delay was not emulated",
+            "the kernel has no netem: the WAN's rate is shaped but its {} ms delay was not emulated (nor predicted)",
             rtt_s * 1e3
         ));
     }
@@ -337,7 +337,8 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
     )?;
     // What the guests are told to rewrite, as the simulator's working set.
     let working_set = (args.wss.min(fill).max(1) as f64 / args.memory as f64).min(1.0);
-    let wan = if rtt_s > 0.0 {
+    // Predict the WAN the lab really has: no delay when netem is missing.
+    let wan = if net.delay_emulated {
         args.link.clone()
     } else {
         format!("{rate_s},0ms")
@@ -505,9 +506,6 @@ fn graph_csv(names: &[String], rng: &mut impl Rng) -> String {
                 1u64 << rng.gen_range(0..8)
             );
         }
-    }
-    if names.len() == 1 {
-        let _ = writeln!(s, "{0},{0},0", names[0]);
     }
     s
 }
