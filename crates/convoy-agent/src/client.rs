@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::protocol::{
-    DiskRequest, ErrorBody, HostInfo, Killed, QmpReply, QmpRequest, RunState, StartRequest,
+    Console, DiskRequest, ErrorBody, HostInfo, Killed, QmpReply, QmpRequest, RunState, StartRequest,
 };
 
 /// Why a request to an agent failed.
@@ -243,6 +243,15 @@ impl Host for AgentHost {
     fn run_state(&self, vm: &str) -> Result<Option<String>, BackendError> {
         let s: RunState = self.call("GET", &vm_path(vm, "state"), None::<&()>)?;
         Ok(s.run_state)
+    }
+
+    fn console(&self, vm: &str, max_bytes: u64) -> Result<String, BackendError> {
+        let c: Console = self.call(
+            "GET",
+            &vm_path(vm, &format!("console?bytes={max_bytes}")),
+            None::<&()>,
+        )?;
+        Ok(c.text)
     }
 
     fn create_disk(&self, vm: &str, format: &str, size: u64) -> Result<(), BackendError> {

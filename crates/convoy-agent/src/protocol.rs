@@ -11,6 +11,7 @@
 //! | `POST /v1/vms/{vm}/quit` | | 204 |
 //! | `POST /v1/vms/{vm}/qmp` | [`QmpRequest`] | [`QmpReply`] |
 //! | `GET /v1/vms/{vm}/state` | | [`RunState`] |
+//! | `GET /v1/vms/{vm}/console?bytes=N` | | [`Console`] |
 //! | `POST /v1/vms/{vm}/disk` | [`DiskRequest`] | 204 |
 //! | `DELETE /v1/vms/{vm}/disk` | | 204 |
 //! | `PUT`, `GET`, `DELETE /v1/vms/{vm}/notes/{key}` | any JSON | 204, the JSON or 404, 204 |
@@ -133,4 +134,28 @@ pub struct DiskRequest {
 pub struct ErrorBody {
     /// What went wrong.
     pub error: String,
+}
+
+/// `GET /v1/vms/{vm}/console?bytes=N`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Console {
+    /// The last bytes of the guest's serial console (lossy UTF-8).
+    pub text: String,
+}
+
+/// `GET /v1/vms/{vm}/console`'s query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleQuery {
+    /// How many bytes from the end, at most (default 64 KiB, at most 1 MiB).
+    #[serde(default = "ConsoleQuery::default_bytes")]
+    pub bytes: u64,
+}
+
+impl ConsoleQuery {
+    /// The most a single request returns.
+    pub const MAX_BYTES: u64 = 1 << 20;
+
+    fn default_bytes() -> u64 {
+        64 << 10
+    }
 }

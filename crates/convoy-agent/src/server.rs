@@ -7,7 +7,7 @@ use std::io;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -22,8 +22,8 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 use crate::protocol::{
-    DiskRequest, ErrorBody, HostInfo, Killed, QmpFailure, QmpReply, QmpRequest, RunState,
-    StartRequest, ALLOWED_QMP,
+    Console, ConsoleQuery, DiskRequest, ErrorBody, HostInfo, Killed, QmpFailure, QmpReply,
+    QmpRequest, RunState, StartRequest, ALLOWED_QMP,
 };
 
 /// The shortest token an agent accepts: a guessable token is no protection.
@@ -108,6 +108,7 @@ pub fn router(agent: Arc<Agent>) -> Router {
         .route("/v1/vms/{vm}/quit", post(quit))
         .route("/v1/vms/{vm}/qmp", post(qmp))
         .route("/v1/vms/{vm}/state", get(state))
+        .route("/v1/vms/{vm}/console", get(console))
         .route("/v1/vms/{vm}/disk", post(create_disk).delete(remove_disk))
         .route(
             "/v1/vms/{vm}/notes/{key}",
@@ -246,6 +247,17 @@ async fn state(State(agent): Shared, Path(vm): Path<String>) -> Result<Json<RunS
     check(&vm, "VM")?;
     let run_state = blocking(move || Ok(agent.host.run_state(&vm)?)).await?;
     Ok(Json(RunState { run_state }))
+}
+
+async fn console(
+    State(agent): Shared,
+    Path(vm): Path<String>,
+    Query(q): Query<ConsoleQuery>,
+) -> Result<Json<Console>, ApiError> {
+    check(&vm, "VM")?;
+    let bytes = q.bytes.min(ConsoleQuery::MAX_BYTES);
+    let text = blocking(move || Ok(agent.host.console(&vm, bytes)?)).await?;
+    Ok(Json(Console { text }))
 }
 
 async fn create_disk(

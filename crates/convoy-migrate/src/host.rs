@@ -64,6 +64,10 @@ pub trait Host: Send + Sync {
         }
     }
 
+    /// The last `max_bytes` of `vm`'s serial console, as kept here when its
+    /// machine has `console` set (empty when there is none).
+    fn console(&self, vm: &str, max_bytes: u64) -> Result<String, BackendError>;
+
     /// Creates the empty image (`format`, `size` bytes) that an incoming
     /// `vm` receives its disk into, replacing any previous one.
     fn create_disk(&self, vm: &str, format: &str, size: u64) -> Result<(), BackendError>;

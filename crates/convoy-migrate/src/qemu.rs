@@ -155,6 +155,11 @@ pub struct MachineConfig {
     pub ram_loads: Vec<RamLoad>,
     /// More arguments, given to both sides.
     pub extra_args: Vec<String>,
+    /// Keep the guest's serial console in the host's directory
+    /// (`VM.console`, appended to): the source's output, then the
+    /// destination's once it runs. Read it with [`Host::console`].
+    #[serde(default)]
+    pub console: bool,
 }
 
 impl MachineConfig {
@@ -170,6 +175,7 @@ impl MachineConfig {
             append: None,
             ram_loads: Vec::new(),
             extra_args: Vec::new(),
+            console: false,
         }
     }
 
@@ -423,6 +429,19 @@ impl QemuHost {
             ))
             .arg("-pidfile")
             .arg(self.file(vm, "pid"))
+            .args(if config.console {
+                vec![
+                    "-chardev".to_string(),
+                    format!(
+                        "file,id=convoy-console,path={},append=on",
+                        self.file(vm, "console").display()
+                    ),
+                    "-serial".to_string(),
+                    "chardev:convoy-console".to_string(),
+                ]
+            } else {
+                Vec::new()
+            })
             .args(config.args(self.accel, incoming, disk.as_deref()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -1248,6 +1267,25 @@ impl Host for QemuHost {
             )));
         }
         Ok(())
+    }
+
+    fn console(&self, vm: &str, max_bytes: u64) -> Result<String, BackendError> {
+        check_name(vm)?;
+        let path = self.file(vm, "console");
+        let mut f = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(String::new()),
+            Err(e) => return Err(BackendError::io(format!("reading {}", path.display()), e)),
+        };
+        let len = f
+            .metadata()
+            .map_err(|e| BackendError::io(format!("reading {}", path.display()), e))?
+            .len();
+        let mut buf = Vec::new();
+        io::Seek::seek(&mut f, io::SeekFrom::Start(len.saturating_sub(max_bytes)))
+            .and_then(|_| f.read_to_end(&mut buf))
+            .map_err(|e| BackendError::io(format!("reading {}", path.display()), e))?;
+        Ok(String::from_utf8_lossy(&buf).into_owned())
     }
 
     fn remove_disk(&self, vm: &str) -> Result<(), BackendError> {

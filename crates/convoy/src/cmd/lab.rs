@@ -280,7 +280,6 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         ),
     );
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
-    let mut serials = Vec::new();
     for name in &names {
         let mut config = MachineConfig::new(args.memory, 1);
         match &guest {
@@ -292,15 +291,8 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
                     args.wss.min(fill),
                     args.dirty
                 ));
-                // Appended by both sides: the destination's lines follow.
-                let serial = work.join(format!("{name}.serial"));
-                config.extra_args = vec![
-                    "-chardev".into(),
-                    format!("file,id=ser0,path={},append=on", serial.display()),
-                    "-serial".into(),
-                    "chardev:ser0".into(),
-                ];
-                serials.push(serial);
+                // Kept by each host, read through its agent.
+                config.console = true;
             }
             None => {
                 let ram = work.join(format!("{name}.ram"));
@@ -315,9 +307,9 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         }
         private.start_vm(name, &config, false)?;
     }
-    if !serials.is_empty() {
+    if guest.is_some() {
         say(quiet, "waiting for the guests to fill their memory");
-        wait_ready(&serials, Duration::from_secs(600))?;
+        wait_ready(&private, &names, Duration::from_secs(600))?;
     }
     // The plan and its prediction, with convoy's own commands.
     let inventory = work.join("inventory.toml");
@@ -544,25 +536,26 @@ fn convoy_output(exe: &Path, build: impl FnOnce(&mut Command)) -> anyhow::Result
     serde_json::from_slice(&out.stdout).context("reading a convoy command's JSON output")
 }
 
-fn wait_ready(serials: &[PathBuf], timeout: Duration) -> anyhow::Result<()> {
+fn wait_ready(host: &AgentHost, names: &[String], timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
+    let mut pending: Vec<&String> = names.iter().collect();
     loop {
-        let pending: Vec<&PathBuf> = serials
-            .iter()
-            .filter(|p| {
-                !std::fs::read_to_string(p)
-                    .map(|t| t.contains("convoy-guest: ready"))
-                    .unwrap_or(false)
-            })
-            .collect();
+        let mut still = Vec::new();
+        for n in pending {
+            if !host.console(n, 1 << 20)?.contains("convoy-guest: ready") {
+                still.push(n);
+            }
+        }
+        pending = still;
         if pending.is_empty() {
             return Ok(());
         }
         if Instant::now() > deadline {
             bail!(
-                "{} guests did not report ready within {timeout:?}: {}",
+                "{} guests did not report ready within {timeout:?}; {}'s console ends: {}",
                 pending.len(),
-                pending[0].display()
+                pending[0],
+                host.console(pending[0], 400)?
             );
         }
         std::thread::sleep(Duration::from_millis(500));
