@@ -71,9 +71,11 @@ pub struct MigrateArgs {
     /// acted on; rerunning with the same journal resumes.
     #[arg(long, default_value = "convoy-journal.db", value_name = "FILE")]
     pub journal: PathBuf,
-    /// Most moves at once (within a wave, when the plan has waves).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
-    pub concurrency: u64,
+    /// Most moves at once, within a wave (default: the plan's concurrency —
+    /// a whole wave at once, as its waves were cut for; 2 for a plan without
+    /// waves).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: Option<u64>,
     /// Destination site (default: the inventory's first cloud site).
     #[arg(long, value_name = "SITE")]
     pub to_site: Option<String>,
@@ -331,6 +333,11 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
     } else {
         plan.waves.clone()
     };
+    let concurrency = match args.concurrency {
+        Some(c) => c as usize,
+        None if !plan.waves.is_empty() => waves.iter().map(Vec::len).max().unwrap_or(1).max(1),
+        None => 2,
+    };
     let mut i = 0usize;
     let mut wave_moves = Vec::new();
     for wave in &waves {
@@ -360,7 +367,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
         None if args.qemu => Box::new(qemu_backend(&args, &inventory, &wave_moves.concat())?),
         None => Box::new(SimBackend::new(
             SimConfig::new(args.wan.clone()),
-            args.concurrency as usize,
+            concurrency,
             args.speedup,
         )),
     };
@@ -377,10 +384,7 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
     for (w, moves) in wave_moves.iter().enumerate() {
         bars.overall
             .set_message(format!("wave {}/{}", w + 1, wave_moves.len()));
-        for (mv, result) in moves
-            .iter()
-            .zip(mover.migrate_all(moves, args.concurrency as usize))
-        {
+        for (mv, result) in moves.iter().zip(mover.migrate_all(moves, concurrency)) {
             match result {
                 Ok(_) => done += 1,
                 Err(e) => failed.push((mv.name().to_string(), e.to_string())),
