@@ -280,6 +280,90 @@ fn lower_bounds_never_exceed_the_optimum() {
     assert!(tight.0 > 0 && tight.1 > 0, "{tight:?}");
 }
 
+/// Small graphs with one or two hubs joined to every other vertex, plus a few
+/// random edges, heavy-tailed weights, with and without durations and pinned
+/// endpoints: the family on which the split-star bound moves furthest from
+/// the even split, checked against brute force.
+#[test]
+fn split_star_bound_never_exceeds_the_optimum_on_hub_graphs() {
+    let mut above_even_split = 0;
+    for seed in 0..300u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(7000 + seed);
+        let n = rng.gen_range(3..=8);
+        let hubs = rng.gen_range(1..=2usize).min(n - 1);
+        let heavy = |rng: &mut ChaCha8Rng| f64::from(1u32 << rng.gen_range(0..6)) / 2.0;
+        let mut edges = Vec::new();
+        for u in 0..n {
+            for v in (u + 1)..n {
+                if u < hubs || rng.gen_bool(0.25) {
+                    edges.push((u, v, heavy(&mut rng)));
+                }
+            }
+        }
+        let mut case = Case {
+            graph: weighted(n, &edges),
+            anchors: vec![Anchor::Moves; n],
+            durations: None,
+        };
+        if rng.gen_bool(0.3) {
+            case.anchors[rng.gen_range(0..n)] = Anchor::Cloud;
+        }
+        if rng.gen_bool(0.4) {
+            case.durations = Some((0..n).map(|_| rng.gen_range(0..=8) as f64 / 2.0).collect());
+        }
+        let problem = case.problem();
+        let (best, _) = case.brute_force();
+        let bound = stretch::lower_bound(&problem);
+        assert!(
+            bound <= best + 1e-9,
+            "seed {seed}: bound {bound} > optimum {best}"
+        );
+        // The even split (the star bound) counts every hub edge at half its
+        // distance in the hub's star plus half in the leaf's.
+        if case.durations.is_none() && case.anchors.iter().all(|a| *a == Anchor::Moves) {
+            let even: f64 = (0..n)
+                .map(|v| {
+                    let mut ws: Vec<f64> = case
+                        .graph
+                        .edges()
+                        .filter(|e| e.0 == v || e.1 == v)
+                        .map(|e| e.2)
+                        .collect();
+                    ws.sort_by(|a, b| b.total_cmp(a));
+                    ws.iter()
+                        .enumerate()
+                        .map(|(i, w)| w * ((i + 2) / 2) as f64)
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                / 2.0;
+            assert!(
+                bound >= even - 1e-9,
+                "seed {seed}: {bound} below the star bound {even}"
+            );
+            above_even_split += usize::from(bound > even + 1e-9);
+        }
+    }
+    assert!(above_even_split > 20, "{above_even_split}");
+}
+
+/// A weighted star alone: the split-star bound gives every edge to the
+/// centre, whose star is the optimum; the even split gets only about half.
+#[test]
+fn split_star_bound_is_the_optimum_of_a_weighted_star() {
+    for k in 2..=7usize {
+        let edges: Vec<_> = (1..=k).map(|v| (0, v, (v * v) as f64)).collect();
+        let case = Case {
+            graph: weighted(k + 1, &edges),
+            anchors: vec![Anchor::Moves; k + 1],
+            durations: None,
+        };
+        let (best, _) = case.brute_force();
+        let bound = stretch::lower_bound(&case.problem());
+        assert!(close(bound, best), "k = {k}: bound {bound}, optimum {best}");
+    }
+}
+
 /// Disjoint copies of small graphs: too many movers for the whole-problem
 /// programme, so `solve` goes through components, which it must solve
 /// exactly and combine optimally (no anchors: sum and max of the parts).
