@@ -29,8 +29,13 @@ def ensure_venv():
         return
     python = os.path.join(VENV, "bin", "python3")
     if not os.path.exists(python):
-        print("creating bench/.venv with scipy ...", file=sys.stderr)
+        print("creating bench/.venv ...", file=sys.stderr)
         venv.create(VENV, with_pip=True)
+    # The venv is shared with the other bench scripts: install what this one
+    # needs whoever created it.
+    has_scipy = subprocess.call([python, "-c", "import scipy"], stderr=subprocess.DEVNULL) == 0
+    if not has_scipy:
+        print("installing scipy into bench/.venv ...", file=sys.stderr)
         subprocess.check_call([python, "-m", "pip", "install", "--quiet", "scipy==1.*", "numpy"])
     os.execv(python, [python] + sys.argv)
 
