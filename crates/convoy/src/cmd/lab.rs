@@ -198,6 +198,17 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         ),
     );
     let net = LabNet::create(&id, rate_bps, rtt_s)?;
+    // Ctrl-C or SIGTERM skips the destructors: tear the lab down from the
+    // handler (everything runs inside the two namespaces), then exit.
+    let namespaces = net.namespaces();
+    ctrlc::set_handler(move || {
+        eprintln!("lab: interrupted; removing the guests, agents and namespaces");
+        for ns in &namespaces {
+            net::remove_namespace(ns);
+        }
+        std::process::exit(130);
+    })
+    .context("installing the interrupt handler")?;
     let mut notes = Vec::new();
     if rtt_s > 0.0 && !net.delay_emulated {
         notes.push(format!(

@@ -170,11 +170,34 @@ fn shape(ns: &str, dev: &str, rate_bps: f64, delay_s: f64) -> anyhow::Result<boo
     Ok(delayed)
 }
 
+/// Tears down namespace `ns`: kills every process in it (the agent and its
+/// guests), then deletes it, which deletes its links and their peers.
+pub fn remove_namespace(ns: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                // SAFETY: kill(2) on a process `ip netns pids` found in the
+                // lab's own namespace; it touches no memory.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+        }
+    }
+    let _ = run(&["ip", "netns", "del", ns]);
+}
+
+impl LabNet {
+    /// The namespaces, for a teardown from elsewhere (a signal handler).
+    pub fn namespaces(&self) -> [String; 2] {
+        [self.private_ns.clone(), self.cloud_ns.clone()]
+    }
+}
+
 impl Drop for LabNet {
     fn drop(&mut self) {
-        // Deleting a namespace deletes the links inside it and their peers.
         for ns in [&self.private_ns, &self.cloud_ns] {
-            let _ = run(&["ip", "netns", "del", ns]);
+            remove_namespace(ns);
         }
         for l in &self.root_links {
             let _ = run(&["ip", "link", "del", l]);
