@@ -8,7 +8,8 @@
 # mirror as the machine's bookworm source). A plain bookworm machine gets both
 # from bookworm itself. Idempotent: running it again changes nothing.
 #
-# Usage: bash scripts/install-qemu.sh   (as root, or with sudo available)
+# Usage: bash scripts/install-qemu.sh [--force]   (as root, or with sudo available)
+# Without --force it does nothing when QEMU is already installed.
 set -euo pipefail
 
 SUDO=""
@@ -16,6 +17,15 @@ if [ "$(id -u)" != 0 ]; then
     SUDO="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
+
+# One install at a time: the tests run in parallel and each may ask for QEMU.
+exec 9>"${TMPDIR:-/tmp}/convoy-install-qemu.lock"
+flock 9
+if [ "${1:-}" != "--force" ] && command -v qemu-system-x86_64 >/dev/null &&
+    command -v qemu-img >/dev/null; then
+    echo "install-qemu: already installed: $(qemu-system-x86_64 --version | head -1)"
+    exit 0
+fi
 
 echo "install-qemu: apt-get update"
 $SUDO apt-get update -qq
