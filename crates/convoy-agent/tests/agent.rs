@@ -249,3 +249,47 @@ fn four_guests_move_in_two_waves_through_the_agents() {
         assert!(c.read_note(n, "machine").unwrap().is_some());
     }
 }
+
+#[test]
+fn a_disk_is_mirrored_through_the_agents_byte_for_byte() {
+    require_qemu();
+    let dir = tempfile::tempdir().unwrap();
+    let cloud_dir = dir.path().join("cloud");
+    let private = Served::start(QemuHost::new("private", dir.path().join("private")).unwrap());
+    let cloud = Served::start(QemuHost::new("cloud", &cloud_dir).unwrap());
+    let p = Arc::new(AgentHost::connect(&private.url, TOKEN).unwrap());
+    let c = Arc::new(AgentHost::connect(&cloud.url, TOKEN).unwrap());
+    let _cleanup = Cleanup(&[&*p, &*c], vec!["d1".into()]);
+    let disk = dir.path().join("d1-source.raw");
+    let content: Vec<u8> = (0..8u64 << 20)
+        .map(|j| (j.wrapping_mul(0x9e37_79b9) >> 11) as u8)
+        .collect();
+    std::fs::write(&disk, &content).unwrap();
+    let mut config = MachineConfig::new(64, 1);
+    config.disk = Some(convoy_migrate::DiskConfig {
+        path: disk,
+        format: "raw".into(),
+    });
+    p.start_vm("d1", &config, false).unwrap();
+    let mover = Mover::new(
+        Journal::in_memory().unwrap(),
+        QemuBackend::by_node([p.clone(), c.clone()]),
+    );
+    let mut moved = vm("d1", 64);
+    moved.disk_gib = 1;
+    let e = mover
+        .migrate(&Move::new(moved, "cloud-site", "cloud"))
+        .unwrap();
+    assert_eq!(e.state, State::Done);
+    assert_eq!(
+        (p.presence("d1"), c.presence("d1")),
+        (Presence::Absent, Presence::Running)
+    );
+    // Stop the destination so that its image is flushed, then compare.
+    c.quit_vm("d1").unwrap();
+    let copied = std::fs::read(cloud_dir.join("d1.raw")).unwrap();
+    assert!(
+        copied == content,
+        "the disk at the destination differs from the source's"
+    );
+}
