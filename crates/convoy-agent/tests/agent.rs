@@ -5,13 +5,12 @@
 
 use std::net::TcpListener as StdListener;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use convoy_agent::server::Agent;
 use convoy_agent::{serve, AgentHost, ClientError};
-use convoy_migrate::qemu::qemu_binary;
+use convoy_migrate::qemu::require_qemu;
 use convoy_migrate::{
     Host, Journal, MachineConfig, Move, Mover, Presence, QemuBackend, QemuHost, RamLoad, State,
 };
@@ -130,27 +129,6 @@ fn requests_without_the_token_get_401_and_start_nothing() {
     assert_eq!(host.run_state("g1").unwrap(), None);
     assert_eq!(host.read_note("g1", "machine").unwrap(), None);
     assert_eq!(files(dir.path()), Vec::<String>::new());
-}
-
-fn require_qemu() {
-    let have = || {
-        Command::new(qemu_binary())
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !have() {
-        // The README's test command provisions what it needs: QEMU from apt.
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-qemu.sh");
-        let _ = Command::new("bash").arg(script).status();
-    }
-    assert!(
-        have(),
-        "{} is missing and scripts/install-qemu.sh could not install it: these tests need QEMU",
-        qemu_binary().display()
-    );
 }
 
 fn vm(name: &str, memory_mib: u64) -> convoy_model::Vm {

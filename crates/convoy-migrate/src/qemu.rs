@@ -276,6 +276,31 @@ pub fn qemu_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("qemu-system-x86_64"))
 }
 
+/// Whether the QEMU binary ([`qemu_binary`]) runs here.
+pub fn qemu_available() -> bool {
+    Command::new(qemu_binary())
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Makes sure QEMU runs here for the workspace's real-QEMU tests: when it is
+/// missing, runs the project's `scripts/install-qemu.sh` (apt, as root;
+/// serialised, so parallel tests may all call this). Panics with the reason
+/// when QEMU is still missing: those tests fail, they never skip.
+pub fn require_qemu() {
+    if !qemu_available() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-qemu.sh");
+        let _ = Command::new("bash").arg(script).status();
+    }
+    assert!(
+        qemu_available(),
+        "{} is missing and scripts/install-qemu.sh could not install it: these tests need QEMU",
+        qemu_binary().display()
+    );
+}
+
 impl QemuHost {
     /// A host named `name` keeping its files in `dir` (created if needed),
     /// listening on 127.0.0.1, with the detected accelerator.

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use convoy_migrate::backend::run_step;
-use convoy_migrate::qemu::qemu_binary;
+use convoy_migrate::qemu::require_qemu;
 use convoy_migrate::{
     Backend, Event, Host, MachineConfig, MigrationSettings, Move, Presence, QemuBackend, QemuHost,
     Step, StepContext, TransferProgress,
@@ -28,27 +28,6 @@ const WSS_MIB: u64 = 32;
 const DIRTY_MIB_S: u64 = 8;
 const BANDWIDTH: u64 = 32 * MIB;
 const VM: &str = "dirty1";
-
-fn require_qemu() {
-    let have = || {
-        Command::new(qemu_binary())
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !have() {
-        // The README's test command provisions what it needs: QEMU from apt.
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-qemu.sh");
-        let _ = Command::new("bash").arg(script).status();
-    }
-    assert!(
-        have(),
-        "{} is missing and scripts/install-qemu.sh could not install it: these tests need QEMU",
-        qemu_binary().display()
-    );
-}
 
 /// The kernel and initramfs, built (or found up to date) by the script.
 fn build_guest() -> (PathBuf, PathBuf) {

@@ -4,12 +4,11 @@
 //! fail, rather than skip, without them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use convoy_migrate::backend::run_step;
-use convoy_migrate::qemu::qemu_binary;
+use convoy_migrate::qemu::require_qemu;
 use convoy_migrate::{
     Backend, DiskConfig, Event, Host, Journal, MachineConfig, MigrateError, MigrationSettings,
     Move, Mover, NoReport, Presence, QemuBackend, QemuHost, RamLoad, State, Step, StepContext,
@@ -18,27 +17,6 @@ use serde_json::json;
 
 const MIB: u64 = 1 << 20;
 const RAM_ADDR: u64 = 0x200_0000;
-
-fn require_qemu() {
-    let have = || {
-        Command::new(qemu_binary())
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !have() {
-        // The README's test command provisions what it needs: QEMU from apt.
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-qemu.sh");
-        let _ = Command::new("bash").arg(script).status();
-    }
-    assert!(
-        have(),
-        "{} is missing and scripts/install-qemu.sh could not install it: these tests need QEMU",
-        qemu_binary().display()
-    );
-}
 
 fn backend(dir: &Path) -> QemuBackend {
     require_qemu();

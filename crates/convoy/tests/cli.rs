@@ -968,7 +968,7 @@ fn agent_refuses_to_start_without_a_strong_token() {
 /// the test guest, and fails — never skips — without them.
 #[test]
 fn lab_moves_dirtying_guests_through_the_agents() {
-    require_qemu();
+    convoy_migrate::qemu::require_qemu();
     let guest = root().join("target/guest");
     let built = std::process::Command::new("bash")
         .arg(root().join("scripts/build-guest.sh"))
@@ -1021,26 +1021,6 @@ impl Drop for AgentProc {
     }
 }
 
-/// QEMU, installed by scripts/install-qemu.sh when it is missing.
-fn require_qemu() {
-    let have = || {
-        std::process::Command::new(convoy_migrate::qemu::qemu_binary())
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !have() {
-        let _ = std::process::Command::new("bash")
-            .arg(root().join("scripts/install-qemu.sh"))
-            .status();
-    }
-    assert!(
-        have(),
-        "QEMU is missing and scripts/install-qemu.sh could not install it"
-    );
-}
-
 fn spawn_agent(name: &str, dir: &Path, token: &Path) -> AgentProc {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1081,7 +1061,7 @@ fn connect_agent(url: &str, token: &str) -> convoy_agent::AgentHost {
 #[test]
 fn migrate_qemu_through_agents_survives_kill_9() {
     use convoy_migrate::{Host, Presence, State};
-    require_qemu();
+    convoy_migrate::qemu::require_qemu();
     let dir = tempfile::tempdir().unwrap();
     let token = "kill9-token-0123456789abcdef";
     let token_file = write(dir.path(), "token", token);

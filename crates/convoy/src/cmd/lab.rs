@@ -328,16 +328,15 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
     let graph = work.join("graph.csv");
     std::fs::write(&graph, graph_csv(&names, &mut rng))?;
     let plan = work.join("plan.json");
-    convoy(
-        &exe,
-        &["plan"],
-        &[&graph],
-        &["--inventory"],
-        &inventory,
-        |c| {
-            c.arg("-q").arg("-o").arg(&plan);
-        },
-    )?;
+    run_convoy(&exe, |c| {
+        c.arg("plan")
+            .arg(&graph)
+            .arg("--inventory")
+            .arg(&inventory)
+            .arg("-q")
+            .arg("-o")
+            .arg(&plan);
+    })?;
     // What the guests are told to rewrite, as the simulator's working set.
     let working_set = (args.wss.min(fill).max(1) as f64 / args.memory as f64).min(1.0);
     // Predict the WAN the lab really has: no delay when netem is missing.
@@ -513,38 +512,26 @@ fn graph_csv(names: &[String], rng: &mut impl Rng) -> String {
     s
 }
 
-fn convoy(
-    exe: &Path,
-    cmd: &[&str],
-    files: &[&Path],
-    flag: &[&str],
-    flag_file: &Path,
-    more: impl FnOnce(&mut Command),
-) -> anyhow::Result<()> {
-    let mut c = Command::new(exe);
-    c.args(cmd).args(files).args(flag).arg(flag_file);
-    more(&mut c);
-    let out = c.stdout(Stdio::null()).output()?;
-    if !out.status.success() {
-        bail!(
-            "convoy {}: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-/// Runs a convoy command whose stdout is one JSON object; its stderr (progress
-/// bars) goes to ours.
-fn convoy_output(exe: &Path, build: impl FnOnce(&mut Command)) -> anyhow::Result<Value> {
+/// Runs a convoy subcommand, its stderr (progress, errors) on ours; returns
+/// its stdout.
+fn run_convoy(exe: &Path, build: impl FnOnce(&mut Command)) -> anyhow::Result<Vec<u8>> {
     let mut c = Command::new(exe);
     build(&mut c);
     let out = c.stderr(Stdio::inherit()).output()?;
     if !out.status.success() {
-        bail!("{:?} failed ({})", c.get_args().next(), out.status);
+        bail!(
+            "convoy {} failed ({})",
+            c.get_args().next().unwrap_or_default().to_string_lossy(),
+            out.status
+        );
     }
-    serde_json::from_slice(&out.stdout).context("reading a convoy command's JSON output")
+    Ok(out.stdout)
+}
+
+/// Runs a convoy subcommand whose stdout is one JSON object.
+fn convoy_output(exe: &Path, build: impl FnOnce(&mut Command)) -> anyhow::Result<Value> {
+    let stdout = run_convoy(exe, build)?;
+    serde_json::from_slice(&stdout).context("reading a convoy command's JSON output")
 }
 
 fn wait_ready(host: &AgentHost, names: &[String], timeout: Duration) -> anyhow::Result<()> {
