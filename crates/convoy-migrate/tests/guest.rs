@@ -366,25 +366,33 @@ fn a_guest_that_dirties_memory_converges_and_keeps_running_at_the_destination() 
         steady.iter().all(|&(_, r)| r >= DIRTY_MIB_S as f64 * 0.5),
         "the guest at the destination dirties less than asked ({DIRTY_MIB_S} MiB/s): {dst_lines:?}"
     );
-    // And QEMU at the destination sees the pages change.
+    // And QEMU at the destination sees the pages change. Page sampling
+    // hashes a sample of pages and reports whole MiB/s, so one short
+    // measurement can read 0: sample more pages for longer, up to 3 times.
     let mut q = dst.qmp(VM).unwrap();
-    q.execute(
-        "calc-dirty-rate",
-        json!({"calc-time": 1, "mode": "page-sampling"}),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let measured = loop {
-        std::thread::sleep(Duration::from_millis(250));
-        let r = q.execute("query-dirty-rate", Value::Null).unwrap();
-        if r["status"] == "measured" {
-            break r;
+    let mut measured = Value::Null;
+    for _ in 0..3 {
+        q.execute(
+            "calc-dirty-rate",
+            json!({"calc-time": 2, "sample-pages": 4096, "mode": "page-sampling"}),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        measured = loop {
+            std::thread::sleep(Duration::from_millis(250));
+            let r = q.execute("query-dirty-rate", Value::Null).unwrap();
+            if r["status"] == "measured" {
+                break r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "calc-dirty-rate never finished: {r}"
+            );
+        };
+        if measured["dirty-rate"].as_i64().unwrap_or(0) > 0 {
+            break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "calc-dirty-rate never finished: {r}"
-        );
-    };
+    }
     let rate = measured["dirty-rate"].as_i64().unwrap_or(0);
     println!(
         "at the destination: rate lines {dst_lines:?} (MiB/s), QEMU measures {rate} MiB/s; \
