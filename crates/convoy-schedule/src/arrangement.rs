@@ -119,6 +119,10 @@ pub struct Options {
     pub seed: u64,
     /// Work budget in search units (see [`Budget`]); the same effort gives the same result.
     pub effort: u64,
+    /// Separate budget, in the same units, for strengthening the lower bound
+    /// (the stretch objective's spreading-metric LP); 0 keeps the fast
+    /// combinatorial bounds only. It never changes the order found.
+    pub bound_effort: u64,
 }
 
 impl Default for Options {
@@ -126,6 +130,7 @@ impl Default for Options {
         Options {
             seed: 0,
             effort: DEFAULT_EFFORT,
+            bound_effort: DEFAULT_BOUND_EFFORT,
         }
     }
 }
@@ -133,6 +138,10 @@ impl Default for Options {
 /// The default work budget: solves up to 20 movers exactly and runs the
 /// local search long enough on a few thousand.
 pub const DEFAULT_EFFORT: u64 = 100_000_000;
+
+/// The default budget of the lower bound's LP: about as long as the default
+/// search, enough for the LP to converge on a few dozen VMs.
+pub const DEFAULT_BOUND_EFFORT: u64 = 100_000_000;
 
 /// Largest number of movers the subset dynamic programme accepts (it needs
 /// 17 · 2^n bytes — 570 MB at 25 — and 2n · 2^n budget units, so only a

@@ -911,6 +911,8 @@ pub fn plan(
             let half = Options {
                 seed: options.seed,
                 effort: options.effort / 2,
+                // Only the order is used here.
+                bound_effort: 0,
             };
             budget.spend(half.effort);
             let sol = match req.objective {

@@ -202,7 +202,7 @@ proptest! {
             waves,
             objective,
         };
-        let options = Options { seed, effort: 1_000_000 };
+        let options = Options { seed, effort: 1_000_000, ..Options::default() };
         let feasible = brute_feasible(&c, waves);
         match constraints::plan(&req, &options, &NoControl) {
             Ok(plan) => {
@@ -234,7 +234,7 @@ proptest! {
         let mut anchors = c.anchors.clone();
         anchors.iter_mut().for_each(|a| if *a == Anchor::Stays { *a = Anchor::Moves });
         let problem = Problem::new(&c.graph, &anchors, &c.time).unwrap();
-        let options = Options { seed, effort: 10_000_000 };
+        let options = Options { seed, effort: 10_000_000, ..Options::default() };
         let plain = stretch::solve(&problem, &options, &NoControl);
         for waves in [Waves::AtMost(1), Waves::Sequential] {
             let req = Request {

@@ -19,9 +19,11 @@
 //!    local search over the whole order may then interleave them;
 //! 4. lower bounds ([`lower_bound`]), raised to the exact value of every
 //!    component solved exactly (the stretch of the whole is at least the sum
-//!    of its components' optima).
+//!    of its components' optima), and on the others to the spreading-metric
+//!    LP bound ([`lp_bound`]) as far as `Options::bound_effort` pays for it.
 
 mod bounds;
+mod lp;
 mod search;
 
 use rand::SeedableRng;
@@ -45,6 +47,14 @@ pub fn stretch_of(problem: &Problem, order: &[usize]) -> Result<f64, Arrangement
 /// Smith's bound on the cloud edges; see the module `bounds`.
 pub fn lower_bound(problem: &Problem) -> f64 {
     bounds::lower_bound(&problem.arr)
+}
+
+/// The spreading-metric LP bound (see the module `lp`) on the whole
+/// problem, with at most `budget`'s work; 0 when the budget does not pay for
+/// one round or the problem has more than 4000 conversations. Any value
+/// returned is a valid lower bound, however early the budget stops it.
+pub fn lp_bound(problem: &Problem, budget: &mut Budget<'_>) -> f64 {
+    bounds::round_up(&problem.arr, lp::spreading_bound(&problem.arr, budget))
 }
 
 /// [`lower_bound`] with every duration set to one step (used by the cutwidth bound).
@@ -146,7 +156,15 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         0
     };
     let mut parts = Vec::with_capacity(comps.len());
+    // The LP bound's own budget, shared by the components not solved exactly
+    // in proportion to their size (a component solved exactly leaves its
+    // share to the others).
+    let mut bound_budget = Budget::new(options.bound_effort, control);
+    let mut bound_pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
     for comp in comps {
+        let bound_share = (bound_budget.remaining() as u128 * comp.len() as u128
+            / bound_pending.max(1) as u128) as u64;
+        bound_pending -= comp.len() as u64;
         let sub = arr.induced(&comp);
         let share = ((budget.remaining().saturating_sub(reserve)) as u128 * comp.len() as u128
             / pending.max(1) as u128) as u64;
@@ -166,8 +184,12 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
             },
             None => {
                 let order = heuristic(&sub, &mut rng, &mut child);
+                let mut lp_budget = bound_budget.child(bound_share);
+                let lp = lp::spreading_bound(&sub, &mut lp_budget);
+                bound_budget.absorb(lp_budget);
+                let lower = bounds::lower_bound(&sub).max(bounds::round_up(&sub, lp));
                 Part {
-                    lower: bounds::lower_bound(&sub),
+                    lower,
                     order,
                     vertices: comp,
                     solver: "multilevel+local-search",

@@ -37,6 +37,9 @@ pub struct ObjectivesArgs {
     /// Work budget of each planner.
     #[arg(long, default_value_t = convoy_schedule::bandwidth::DEFAULT_EFFORT)]
     pub effort: u64,
+    /// Work budget of the stretch lower bound's LP (0: the fast bounds only).
+    #[arg(long, default_value_t = convoy_schedule::arrangement::DEFAULT_BOUND_EFFORT)]
+    pub bound_effort: u64,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -85,6 +88,7 @@ fn bench_objectives(args: ObjectivesArgs) -> anyhow::Result<()> {
         let options = ArrOptions {
             seed: args.seed,
             effort: args.effort,
+            bound_effort: args.bound_effort,
         };
         let st = stretch::solve(&problem, &options, &NoControl);
         let cw = cutwidth::solve(&problem, &options, &NoControl);

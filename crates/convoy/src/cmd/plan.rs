@@ -89,6 +89,10 @@ pub struct PlanArgs {
     /// Work budget in search steps: the same graph, seed and effort always give the same plan.
     #[arg(long, default_value_t = DEFAULT_EFFORT)]
     pub effort: u64,
+    /// Work budget of the stretch lower bound's LP (same units; 0: the fast
+    /// bounds only). It raises `lower_bound`, never changes the order.
+    #[arg(long, default_value_t = convoy_schedule::arrangement::DEFAULT_BOUND_EFFORT)]
+    pub bound_effort: u64,
     /// Output on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -111,6 +115,8 @@ pub struct PlanRequest {
     pub seed: u64,
     /// Work budget.
     pub effort: u64,
+    /// Work budget of the lower bound's LP.
+    pub bound_effort: u64,
     /// How the order is cut into waves.
     pub waves: Waves,
     /// Constraints, with the file they came from (for messages).
@@ -130,6 +136,7 @@ impl PlanRequest {
             link_bps,
             seed,
             effort,
+            bound_effort: convoy_schedule::arrangement::DEFAULT_BOUND_EFFORT,
             waves: Waves::Sequential,
             constraints: None,
         }
@@ -285,6 +292,7 @@ fn solve_arrangement(
     let options = arrangement::Options {
         seed: request.seed,
         effort: request.effort,
+        bound_effort: request.bound_effort,
     };
     let s = match objective {
         Objective::Stretch => stretch::solve(&problem, &options, control),
@@ -612,6 +620,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
         link_bps: args.link,
         seed: args.seed,
         effort: args.effort,
+        bound_effort: args.bound_effort,
         waves,
         constraints,
     };
