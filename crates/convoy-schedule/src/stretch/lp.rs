@@ -25,8 +25,9 @@
 //! `t(v)`, with `Σ_{u∈S} t(u) ≥` the shortest-processing-time sum.
 //!
 //! The constraints are exponentially many; they are generated: solve the LP
-//! with the constraints found so far (Clarabel's interior point method,
-//! Goulart & Chen 2024), run Dijkstra from every vertex, and add the most
+//! with the constraints found so far (`ipm`: Mehrotra's interior point
+//! method on the normal equations, which are small: one column per
+//! conversation), run Dijkstra from every vertex, and add the most
 //! violated prefix sets of the shortest-path order (for unit durations the
 //! `k` nearest minimise the left-hand side among sets of size `k`, so the
 //! separation is exact). Constraints that stayed slack for a while are
@@ -42,17 +43,16 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use clarabel::algebra::CscMatrix;
-use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
-
-use super::bounds;
+use super::{bounds, ipm};
 use crate::arrangement::Arr;
 use crate::budget::Budget;
 
 /// Violated constraints added per source vertex and round.
 const CUTS_PER_SOURCE: usize = 10;
-/// Rounds a constraint may stay slack (zero dual) before it is dropped.
+/// Rounds a constraint may stay slack before it is dropped.
 const MAX_IDLE: u32 = 10;
+/// Relative slack above which a constraint counts as idle.
+const SLACK: f64 = 1e-3;
 /// Relative violation below which a constraint counts as satisfied.
 const TOLERANCE: f64 = 1e-6;
 /// Largest number of conversations for which the LP is attempted: beyond it
@@ -163,17 +163,21 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         if cost > budget.remaining() || !budget.spend(cost) {
             break;
         }
-        let Some((x, duals, iters)) = solve_lp(&q, &cols, &rows) else {
+        let Some(solution) = solve_lp(&q, &cols, &rows) else {
             break;
         };
-        last_iterations = iters.max(1);
+        last_iterations = u64::from(solution.iterations).max(1);
+        let duals = solution.y;
         best = best.max(certificate(&q, &cols, &rows, &duals));
-        let top = duals.iter().copied().fold(0.0f64, f64::max);
-        for (row, &y) in rows.iter_mut().zip(&duals) {
-            if y > 1e-7 * top {
-                row.idle = 0;
-            } else {
+        let x = solution.x;
+        // A row is idle while it is clearly slack at the solution (an
+        // interior point leaves every dual positive, so duals cannot tell).
+        for row in rows.iter_mut() {
+            let lhs: f64 = row.coefs.iter().map(|&(j, c)| c * x[j]).sum();
+            if lhs - row.rhs > SLACK * row.rhs.abs().max(1.0) {
                 row.idle += 1;
+            } else {
+                row.idle = 0;
             }
         }
         rows.retain(|r| r.idle <= MAX_IDLE);
@@ -231,7 +235,7 @@ impl Spreading<'_> {
     /// Which prefix sizes are checked: all with unit durations (cheap), a
     /// sample otherwise (each check costs a sort).
     fn checked(&self, k: usize, of: usize) -> bool {
-        self.unit || k <= 32 || k == of || k.is_multiple_of(of.div_ceil(32).max(1))
+        self.unit || k <= 32 || k == of || k.checked_rem(of.div_ceil(32).max(1)) == Some(0)
     }
 }
 
@@ -338,48 +342,20 @@ impl Ord for Entry {
     }
 }
 
-/// Solves the LP with the rows so far; returns the lengths, the rows' duals
-/// and the iteration count, or `None` if the solver could not start.
-fn solve_lp(q: &[f64], cols: &Columns, rows: &[Row]) -> Option<(Vec<f64>, Vec<f64>, u64)> {
-    let m = q.len();
-    let r = rows.len();
-    // Clarabel's form: A x + s = b, s ≥ 0. A row `a·x ≥ rhs` is `−a·x + s = −rhs`.
-    let (mut ii, mut jj, mut vv, mut b) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (i, row) in rows.iter().enumerate() {
-        for &(j, c) in &row.coefs {
-            ii.push(i);
-            jj.push(j);
-            vv.push(-c);
-        }
-        b.push(-row.rhs);
-    }
-    // Then `l ≥ lo` (rows r..r+m) and `l ≤ hi` (rows r+m..r+2m).
-    for j in 0..m {
-        ii.push(r + j);
-        jj.push(j);
-        vv.push(-1.0);
-        ii.push(r + m + j);
-        jj.push(j);
-        vv.push(1.0);
-    }
-    b.extend(cols.lo.iter().map(|lo| -lo));
-    b.extend(cols.hi.iter().copied());
-    let total_rows = r + 2 * m;
-    let a = CscMatrix::new_from_triplets(total_rows, m, ii, jj, vv);
-    let p = CscMatrix::<f64>::zeros((m, m));
-    let cones = [NonnegativeConeT(total_rows)];
-    let settings = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .build()
-        .ok()?;
-    let mut solver = DefaultSolver::new(&p, q, &a, &b, &cones, settings).ok()?;
-    solver.solve();
-    let duals = solver.solution.z[..r].to_vec();
-    Some((
-        solver.solution.x.clone(),
-        duals,
-        u64::from(solver.info.iterations),
-    ))
+/// Interior-point iterations allowed per LP (they converge in 10–30).
+const MAX_ITER: u32 = 40;
+/// Relative gap at which an LP counts as solved: the certificate then loses
+/// at most this fraction, far below what one more round of cuts gains.
+const LP_GAP: f64 = 1e-5;
+
+/// Solves the LP with the rows so far; `None` if the solver failed. A run
+/// that did not converge is used too: its duals still certify a bound (the
+/// certificate does not assume optimality) and its lengths, within their
+/// box, still point at violated constraints.
+fn solve_lp(q: &[f64], cols: &Columns, rows: &[Row]) -> Option<ipm::LpSolution> {
+    let sparse: Vec<(Vec<(usize, f64)>, f64)> =
+        rows.iter().map(|r| (r.coefs.clone(), r.rhs)).collect();
+    ipm::solve(q, &cols.lo, &cols.hi, &sparse, MAX_ITER, LP_GAP)
 }
 
 /// The weak-duality bound `b·y + Σ_j min(r_j·lo_j, r_j·hi_j)` with `y` the

@@ -23,6 +23,7 @@
 //!    LP bound ([`lp_bound`]) as far as `Options::bound_effort` pays for it.
 
 mod bounds;
+mod ipm;
 mod lp;
 mod search;
 

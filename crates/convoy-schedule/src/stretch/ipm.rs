@@ -1,0 +1,917 @@
+//! A primal-dual interior-point solver for box-bounded LPs with few columns
+//! and many sparse rows,
+//!
+//! ```text
+//!     minimise   q·x
+//!     subject to a_r·x ≥ b_r      for every row r,
+//!                lo_j ≤ x_j ≤ hi_j  for every column j,
+//! ```
+//!
+//! by Mehrotra's predictor-corrector method (S. Mehrotra, "On the
+//! implementation of a primal-dual interior point method", SIAM J. Optim.
+//! 2(4), 1992): an affine-scaling predictor, a centring parameter
+//! `σ = (μ_aff/μ)³`, and a corrector with the second-order term, both solved
+//! with one factorisation.
+//!
+//! The box is handled as in the standard bounded-variable formulation: with
+//! `x = lo + x'` and `u = hi − lo`, the primal is `A x' − w = b'`,
+//! `x' + t = u`, `x', t, w ≥ 0`, and the dual `Aᵀy + z − v = q`,
+//! `y, z, v ≥ 0`. Eliminating everything but `dx` leaves the normal
+//! equations
+//!
+//! ```text
+//!     (Aᵀ D A + Z X⁻¹ + V T⁻¹) dx = h,    D = Y W⁻¹,
+//! ```
+//!
+//! whose matrix has the size of the *columns*. With a few hundred columns
+//! and thousands of rows that matrix is small and dense, while the
+//! augmented (KKT) system a general solver factors has the size of the rows:
+//! forming it costs `Σ_r nnz(a_r)²/2` and a dense Cholesky `n³/6`
+//! multiply-adds, with no fill-in analysis, pivoting or sparse data
+//! structures. The box terms `Z X⁻¹ + V T⁻¹` are strictly positive, so the
+//! matrix is positive definite at every interior iterate; a small
+//! regularisation of the diagonal and a few steps of iterative refinement
+//! guard against rounding, and a non-positive pivot is replaced by a huge
+//! one (the direction's component along it is dropped) rather than failing.
+//! Whatever error is left in `dx` is pushed into the complementarity
+//! products rather than the linear residuals (`dz`, `dv` are corrected so
+//! that the dual equation holds), so that late, ill-conditioned iterations
+//! cannot lose the dual feasibility the certificate below relies on.
+//!
+//! Convergence asks for relative primal and dual infeasibilities and a
+//! relative gap below 10⁻⁸, where the gap also covers the weak-duality
+//! bound `b·y + Σ_j min(r_j·lo_j, r_j·hi_j)`, `r = q − Aᵀy`, that a caller
+//! computes from the row duals alone.
+//!
+//! Before the iterations, rows are merged (duplicate columns summed), rows
+//! the box already satisfies are dropped (their dual is 0), a row the box
+//! cannot satisfy makes the problem infeasible, and every row is scaled by
+//! its largest coefficient.
+//!
+//! Deterministic, single-threaded, allocation only in `Vec`s, and no panics:
+//! malformed input (mismatched lengths, non-finite numbers, a column out of
+//! range, `lo ≥ hi`) and numerical breakdown give `None`.
+
+// The numerical kernels update several parallel vectors per index; index
+// loops read more plainly than zipped iterators there.
+#![allow(clippy::needless_range_loop)]
+
+/// Fraction of the distance to the boundary taken by a step.
+const STEP_FRACTION: f64 = 0.995;
+/// Relative primal/dual infeasibility and relative gap of convergence used
+/// by the tests (callers choose theirs).
+#[cfg(test)]
+const TOLERANCE: f64 = 1e-8;
+/// Diagonal regularisation of the normal equations, relative to their
+/// largest diagonal entry.
+const REGULARISATION: f64 = 1e-12;
+/// Most steps of iterative refinement of a normal-equation solve.
+const REFINEMENTS: usize = 3;
+/// Replacement of a non-positive Cholesky pivot (drops that direction).
+const HUGE_PIVOT: f64 = 1e64;
+/// Dual magnitude beyond which the problem is taken to be (nearly)
+/// infeasible and the iterations stop.
+const DIVERGENCE: f64 = 1e30;
+
+/// A primal-dual solution of the LP.
+#[derive(Debug, Clone)]
+pub(crate) struct LpSolution {
+    /// Primal values, within `[lo, hi]`.
+    pub x: Vec<f64>,
+    /// One dual `≥ 0` per input row (0 for rows the box satisfies alone).
+    pub y: Vec<f64>,
+    /// Interior-point iterations performed.
+    pub iterations: u32,
+    /// Whether the tolerances were met (else `max_iter` was reached or the
+    /// iterations stalled; `y` still gives a valid weak-duality bound).
+    // The cut loop uses every iterate, converged or not; the tests check it.
+    #[allow(dead_code)]
+    pub converged: bool,
+}
+
+/// The rows kept after presolve, in compressed sparse form, scaled and with
+/// the shift `x = lo + x'` applied to the right-hand sides.
+struct Rows {
+    /// `start[r]..start[r + 1]` indexes the entries of row `r`.
+    start: Vec<usize>,
+    /// Column of each entry (ascending within a row, no duplicates).
+    col: Vec<usize>,
+    /// Scaled coefficient of each entry.
+    val: Vec<f64>,
+    /// Scaled and shifted right-hand side `b'_r = (b_r − a_r·lo)/s_r`.
+    rhs: Vec<f64>,
+    /// Scale `s_r` (largest coefficient magnitude) of each row.
+    scale: Vec<f64>,
+    /// Index of each kept row in the input.
+    orig: Vec<usize>,
+}
+
+impl Rows {
+    /// Number of kept rows.
+    fn len(&self) -> usize {
+        self.rhs.len()
+    }
+
+    /// The entries of row `r`: columns and coefficients.
+    fn row(&self, r: usize) -> (&[usize], &[f64]) {
+        let range = self.start[r]..self.start[r + 1];
+        (&self.col[range.clone()], &self.val[range])
+    }
+
+    /// `out = A x`.
+    fn mul(&self, x: &[f64], out: &mut [f64]) {
+        for (r, o) in out.iter_mut().enumerate() {
+            let (cols, vals) = self.row(r);
+            *o = cols.iter().zip(vals).map(|(&c, &a)| a * x[c]).sum();
+        }
+    }
+
+    /// `out = Aᵀ y`.
+    fn mul_t(&self, y: &[f64], out: &mut [f64]) {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        for (r, &yr) in y.iter().enumerate() {
+            if yr == 0.0 {
+                continue;
+            }
+            let (cols, vals) = self.row(r);
+            for (&c, &a) in cols.iter().zip(vals) {
+                out[c] += a * yr;
+            }
+        }
+    }
+}
+
+/// Solves `min q·x` subject to `a_r·x ≥ b_r` for the sparse `rows` and
+/// `lo ≤ x ≤ hi`, in at most `max_iter` iterations. `None` on malformed
+/// input, a row the box cannot satisfy, or numerical breakdown; otherwise
+/// the last iterate, with [`LpSolution::converged`] telling whether the
+/// relative infeasibilities and gap are below `tolerance`.
+pub(crate) fn solve(
+    q: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    rows: &[(Vec<(usize, f64)>, f64)],
+    max_iter: u32,
+    tolerance: f64,
+) -> Option<LpSolution> {
+    let n = q.len();
+    if lo.len() != n || hi.len() != n {
+        return None;
+    }
+    for j in 0..n {
+        if !(q[j].is_finite() && lo[j].is_finite() && hi[j].is_finite() && lo[j] < hi[j]) {
+            return None;
+        }
+        if !(hi[j] - lo[j]).is_finite() {
+            return None;
+        }
+    }
+    let kept = presolve(n, lo, hi, rows)?;
+    let u: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| h - l).collect();
+    let (xs, ys, iterations, converged) = if kept.len() == 0 {
+        // Only the box: each column at its cheaper bound.
+        let xs = q
+            .iter()
+            .zip(&u)
+            .map(|(&c, &w)| if c >= 0.0 { 0.0 } else { w })
+            .collect();
+        (xs, Vec::new(), 0, true)
+    } else {
+        interior_point(q, dot(q, lo), &u, &kept, max_iter, tolerance)?
+    };
+    let x = (0..n)
+        .map(|j| (lo[j] + xs[j]).clamp(lo[j], hi[j]))
+        .collect();
+    let mut y = vec![0.0; rows.len()];
+    for (k, &yk) in ys.iter().enumerate() {
+        let v = yk / kept.scale[k];
+        y[kept.orig[k]] = if v.is_finite() { v.max(0.0) } else { 0.0 };
+    }
+    Some(LpSolution {
+        x,
+        y,
+        iterations,
+        converged,
+    })
+}
+
+/// Merges, checks, filters and scales the rows (see the module docs).
+/// `None` on malformed input or a row that no point of the box satisfies.
+fn presolve(n: usize, lo: &[f64], hi: &[f64], rows: &[(Vec<(usize, f64)>, f64)]) -> Option<Rows> {
+    let mut kept = Rows {
+        start: vec![0],
+        col: Vec::new(),
+        val: Vec::new(),
+        rhs: Vec::new(),
+        scale: Vec::new(),
+        orig: Vec::new(),
+    };
+    let mut entries: Vec<(usize, f64)> = Vec::new();
+    for (r, (coefs, b)) in rows.iter().enumerate() {
+        if !b.is_finite() {
+            return None;
+        }
+        entries.clear();
+        for &(c, a) in coefs {
+            if c >= n || !a.is_finite() {
+                return None;
+            }
+            entries.push((c, a));
+        }
+        entries.sort_by_key(|e| e.0);
+        // Sum duplicate columns in place, dropping zeros.
+        let mut len = 0;
+        for i in 0..entries.len() {
+            if len > 0 && entries[len - 1].0 == entries[i].0 {
+                entries[len - 1].1 += entries[i].1;
+            } else {
+                entries[len] = entries[i];
+                len += 1;
+            }
+        }
+        entries.truncate(len);
+        entries.retain(|e| e.1 != 0.0);
+        let (mut min_act, mut max_act, mut size) = (0.0, 0.0, 0.0f64);
+        for &(c, a) in &entries {
+            min_act += (a * lo[c]).min(a * hi[c]);
+            max_act += (a * lo[c]).max(a * hi[c]);
+            size = size.max(a.abs());
+        }
+        if !(min_act.is_finite() && max_act.is_finite()) {
+            return None;
+        }
+        if min_act >= *b {
+            continue; // The box satisfies it: dual 0.
+        }
+        let slack = 1e-12 * (1.0 + b.abs() + max_act.abs());
+        if max_act < b - slack {
+            return None; // No point of the box satisfies it.
+        }
+        let mut shifted = *b;
+        for &(c, a) in &entries {
+            kept.col.push(c);
+            kept.val.push(a / size);
+            shifted -= a * lo[c];
+        }
+        kept.start.push(kept.col.len());
+        kept.rhs.push(shifted / size);
+        kept.scale.push(size);
+        kept.orig.push(r);
+    }
+    Some(kept)
+}
+
+/// The iterate: primal `x', t, w` and dual `y, z, v` (see the module docs).
+struct Iterate {
+    /// Shifted primal values `x' = x − lo` (one per column).
+    x: Vec<f64>,
+    /// Upper-bound slacks `t = u − x'` (one per column).
+    t: Vec<f64>,
+    /// Row surpluses `w = A x' − b'` (one per row).
+    w: Vec<f64>,
+    /// Row duals (one per row).
+    y: Vec<f64>,
+    /// Lower-bound duals (one per column).
+    z: Vec<f64>,
+    /// Upper-bound duals (one per column).
+    v: Vec<f64>,
+}
+
+/// A search direction: one change per variable of an [`Iterate`].
+type Direction = Iterate;
+
+impl Iterate {
+    /// All zeros, for `n` columns and `m` rows.
+    fn zeros(n: usize, m: usize) -> Self {
+        Iterate {
+            x: vec![0.0; n],
+            t: vec![0.0; n],
+            w: vec![0.0; m],
+            y: vec![0.0; m],
+            z: vec![0.0; n],
+            v: vec![0.0; n],
+        }
+    }
+}
+
+/// Right-hand sides of the Newton system: the linear residuals and the
+/// complementarity targets.
+struct Residuals {
+    /// `b' − A x' + w`.
+    p: Vec<f64>,
+    /// `u − x' − t`.
+    u: Vec<f64>,
+    /// `q − Aᵀy − z + v`.
+    d: Vec<f64>,
+    /// Target of `X dz + Z dx`.
+    xz: Vec<f64>,
+    /// Target of `T dv + V dt`.
+    tv: Vec<f64>,
+    /// Target of `W dy + Y dw`.
+    wy: Vec<f64>,
+}
+
+/// The dense normal-equation matrix and its Cholesky factor.
+struct Normal {
+    /// Order (number of columns).
+    n: usize,
+    /// The matrix without regularisation, lower triangle, row-major `n × n`.
+    mat: Vec<f64>,
+    /// Its Cholesky factor `L` (lower triangle, row-major `n × n`).
+    chol: Vec<f64>,
+    /// Row weights `D = Y W⁻¹`.
+    d: Vec<f64>,
+    /// Diagonal `Z X⁻¹ + V T⁻¹`.
+    diag: Vec<f64>,
+}
+
+/// Mehrotra's method on the presolved problem with `x' ∈ [0, u]`, whose
+/// objective differs from the original one by `offset = q·lo`. Returns
+/// `x'`, the scaled row duals, the iterations and convergence, or `None` on
+/// numerical breakdown.
+fn interior_point(
+    q: &[f64],
+    offset: f64,
+    u: &[f64],
+    rows: &Rows,
+    max_iter: u32,
+    tolerance: f64,
+) -> Option<(Vec<f64>, Vec<f64>, u32, bool)> {
+    let n = q.len();
+    let m = rows.len();
+    let mut it = start(q, u, rows);
+    let norm_b = 1.0 + inf_norm(&rows.rhs);
+    let norm_u = 1.0 + inf_norm(u);
+    let norm_q = 1.0 + inf_norm(q);
+    let mut normal = Normal {
+        n,
+        mat: vec![0.0; n * n],
+        chol: vec![0.0; n * n],
+        d: vec![0.0; m],
+        diag: vec![0.0; n],
+    };
+    let mut res = Residuals {
+        p: vec![0.0; m],
+        u: vec![0.0; n],
+        d: vec![0.0; n],
+        xz: vec![0.0; n],
+        tv: vec![0.0; n],
+        wy: vec![0.0; m],
+    };
+    let mut dir = Direction::zeros(n, m);
+    let mut aff = Direction::zeros(n, m);
+    let mut scratch_m = vec![0.0; m];
+    let mut scratch_n = vec![0.0; n];
+    let pairs = (2 * n + m) as f64;
+    let mut stalled = 0;
+    let mut iterations = 0;
+    loop {
+        // Residuals and convergence.
+        rows.mul(&it.x, &mut scratch_m);
+        for r in 0..m {
+            res.p[r] = rows.rhs[r] - scratch_m[r] + it.w[r];
+        }
+        for j in 0..n {
+            res.u[j] = u[j] - it.x[j] - it.t[j];
+        }
+        rows.mul_t(&it.y, &mut scratch_n);
+        for j in 0..n {
+            res.d[j] = q[j] - scratch_n[j] - it.z[j] + it.v[j];
+        }
+        let pobj = dot(q, &it.x);
+        let dobj = dot(&rows.rhs, &it.y) - dot(u, &it.v);
+        let pinf = (inf_norm(&res.p) / norm_b).max(inf_norm(&res.u) / norm_u);
+        let dinf = inf_norm(&res.d) / norm_q;
+        // The weak-duality bound of the row duals alone (the caller's
+        // certificate): `b'·y + Σ_j min(0, r_j·u_j)` with `r = q − Aᵀy`.
+        // It differs from `dobj` by at most `Σ_j |r_d,j|·u_j`.
+        let bound = dot(&rows.rhs, &it.y)
+            + (0..n)
+                .map(|j| ((q[j] - scratch_n[j]) * u[j]).min(0.0))
+                .sum::<f64>();
+        // Relative to the objective of the problem as given (unshifted).
+        let gap = (pobj - dobj).abs().max(pobj - bound) / (1.0 + (pobj + offset).abs());
+        if !(pinf.is_finite() && dinf.is_finite() && gap.is_finite()) {
+            return None;
+        }
+        if pinf <= tolerance && dinf <= tolerance && gap <= tolerance {
+            return Some((it.x, it.y, iterations, true));
+        }
+        if iterations >= max_iter || stalled >= 5 || inf_norm(&it.y) > DIVERGENCE {
+            return Some((it.x, it.y, iterations, false));
+        }
+        iterations += 1;
+        let mu = (dot(&it.x, &it.z) + dot(&it.t, &it.v) + dot(&it.w, &it.y)) / pairs;
+
+        // Normal equations.
+        for r in 0..m {
+            normal.d[r] = it.y[r] / it.w[r];
+        }
+        for j in 0..n {
+            normal.diag[j] = it.z[j] / it.x[j] + it.v[j] / it.t[j];
+        }
+        factor(rows, &mut normal)?;
+
+        // Predictor (affine scaling).
+        for j in 0..n {
+            res.xz[j] = -it.x[j] * it.z[j];
+            res.tv[j] = -it.t[j] * it.v[j];
+        }
+        for r in 0..m {
+            res.wy[r] = -it.w[r] * it.y[r];
+        }
+        direction(rows, &normal, &it, &res, &mut aff, &mut scratch_m)?;
+        let (ap, ad) = step_lengths(&it, &aff, 1.0);
+        let mut mu_aff = 0.0;
+        for j in 0..n {
+            mu_aff += (it.x[j] + ap * aff.x[j]) * (it.z[j] + ad * aff.z[j]);
+            mu_aff += (it.t[j] + ap * aff.t[j]) * (it.v[j] + ad * aff.v[j]);
+        }
+        for r in 0..m {
+            mu_aff += (it.w[r] + ap * aff.w[r]) * (it.y[r] + ad * aff.y[r]);
+        }
+        mu_aff /= pairs;
+        let sigma = (mu_aff / mu).clamp(0.0, 1.0).powi(3);
+
+        // Corrector: centring and the second-order term.
+        let target = sigma * mu;
+        for j in 0..n {
+            res.xz[j] = target - it.x[j] * it.z[j] - aff.x[j] * aff.z[j];
+            res.tv[j] = target - it.t[j] * it.v[j] - aff.t[j] * aff.v[j];
+        }
+        for r in 0..m {
+            res.wy[r] = target - it.w[r] * it.y[r] - aff.w[r] * aff.y[r];
+        }
+        direction(rows, &normal, &it, &res, &mut dir, &mut scratch_m)?;
+        let (ap, ad) = step_lengths(&it, &dir, STEP_FRACTION);
+        if ap < 1e-10 && ad < 1e-10 {
+            stalled += 1;
+        } else {
+            stalled = 0;
+        }
+        axpy(&mut it.x, ap, &dir.x);
+        axpy(&mut it.t, ap, &dir.t);
+        axpy(&mut it.w, ap, &dir.w);
+        axpy(&mut it.y, ad, &dir.y);
+        axpy(&mut it.z, ad, &dir.z);
+        axpy(&mut it.v, ad, &dir.v);
+        // Keep every product strictly positive despite rounding.
+        for vec in [
+            &mut it.x, &mut it.t, &mut it.w, &mut it.y, &mut it.z, &mut it.v,
+        ] {
+            for e in vec.iter_mut() {
+                if e.is_nan() {
+                    return None;
+                }
+                if *e < f64::MIN_POSITIVE {
+                    *e = f64::MIN_POSITIVE;
+                }
+            }
+        }
+    }
+}
+
+/// The starting point: the centre of the box, row surpluses bounded away
+/// from zero, duals satisfying `z − v = q` shifted to be positive, and row
+/// duals balancing the complementarity products.
+fn start(q: &[f64], u: &[f64], rows: &Rows) -> Iterate {
+    let n = q.len();
+    let m = rows.len();
+    let x: Vec<f64> = u.iter().map(|w| 0.5 * w).collect();
+    let t = x.clone();
+    let mut w = vec![0.0; m];
+    rows.mul(&x, &mut w);
+    for (r, wr) in w.iter_mut().enumerate() {
+        // Magnitude of the row's activity at the centre.
+        let (cols, vals) = rows.row(r);
+        let size: f64 = cols.iter().zip(vals).map(|(&c, &a)| a.abs() * x[c]).sum();
+        *wr = (*wr - rows.rhs[r]).max(0.1 * size.max(1e-8));
+    }
+    let shift = 0.1 * (1.0 + inf_norm(q));
+    let z: Vec<f64> = q.iter().map(|&c| c.max(0.0) + shift).collect();
+    let v: Vec<f64> = q.iter().map(|&c| (-c).max(0.0) + shift).collect();
+    let mu = (dot(&x, &z) + dot(&t, &v)) / (2 * n).max(1) as f64;
+    let y = w.iter().map(|&wr| mu / wr).collect();
+    Iterate { x, t, w, y, z, v }
+}
+
+/// Forms `Aᵀ D A + diag` into `normal.mat` and factors it into
+/// `normal.chol`. `None` if a non-finite number appears.
+fn factor(rows: &Rows, normal: &mut Normal) -> Option<()> {
+    let n = normal.n;
+    let mat = &mut normal.mat;
+    mat.iter_mut().for_each(|e| *e = 0.0);
+    for r in 0..rows.len() {
+        let dr = normal.d[r];
+        let (cols, vals) = rows.row(r);
+        for (k, (&ck, &ak)) in cols.iter().zip(vals).enumerate() {
+            let f = dr * ak;
+            let dest = &mut mat[ck * n..ck * n + n];
+            for (&cl, &al) in cols[..=k].iter().zip(&vals[..=k]) {
+                dest[cl] += f * al;
+            }
+        }
+    }
+    let mut max_diag = 0.0f64;
+    for j in 0..n {
+        mat[j * n + j] += normal.diag[j];
+        max_diag = max_diag.max(mat[j * n + j]);
+    }
+    if !max_diag.is_finite() {
+        return None;
+    }
+    let chol = &mut normal.chol;
+    chol.copy_from_slice(mat);
+    let reg = REGULARISATION * max_diag;
+    let tiny = 1e-30 * max_diag.max(f64::MIN_POSITIVE);
+    for i in 0..n {
+        let (head, tail) = chol.split_at_mut(i * n);
+        let row_i = &mut tail[..n];
+        for j in 0..i {
+            let row_j = &head[j * n..j * n + j + 1];
+            let s = row_i[j] - dot(&row_i[..j], &row_j[..j]);
+            row_i[j] = s / row_j[j];
+        }
+        let s = row_i[i] + reg - dot(&row_i[..i], &row_i[..i]);
+        row_i[i] = if s > tiny && s.is_finite() {
+            s.sqrt()
+        } else if s.is_nan() {
+            return None;
+        } else {
+            HUGE_PIVOT
+        };
+    }
+    Some(())
+}
+
+/// Solves `L Lᵀ x = b` in place.
+fn chol_solve(chol: &[f64], n: usize, b: &mut [f64]) {
+    for i in 0..n {
+        let row = &chol[i * n..i * n + i + 1];
+        b[i] = (b[i] - dot(&row[..i], &b[..i])) / row[i];
+    }
+    for i in (0..n).rev() {
+        let bi = b[i] / chol[i * n + i];
+        b[i] = bi;
+        let row = &chol[i * n..i * n + i];
+        for (bk, &l) in b[..i].iter_mut().zip(row) {
+            *bk -= l * bi;
+        }
+    }
+}
+
+/// `out = M x` for the symmetric `normal.mat` stored as its lower triangle.
+fn normal_mul(normal: &Normal, x: &[f64], out: &mut [f64]) {
+    let n = normal.n;
+    out.iter_mut().for_each(|o| *o = 0.0);
+    for i in 0..n {
+        let row = &normal.mat[i * n..i * n + i + 1];
+        out[i] += dot(row, &x[..=i]);
+        for (o, &a) in out[..i].iter_mut().zip(&row[..i]) {
+            *o += a * x[i];
+        }
+    }
+}
+
+/// Solves the Newton system with right-hand sides `res` into `dir`, from
+/// the factored normal equations and iterative refinement. `None` if the
+/// solution is not finite.
+fn direction(
+    rows: &Rows,
+    normal: &Normal,
+    it: &Iterate,
+    res: &Residuals,
+    dir: &mut Direction,
+    scratch: &mut [f64],
+) -> Option<()> {
+    let n = normal.n;
+    let m = rows.len();
+    // h = Aᵀ g + r_xz/x − (r_tv − v r_u)/t − r_d, g = (r_wy + y r_p)/w.
+    for r in 0..m {
+        scratch[r] = (res.wy[r] + it.y[r] * res.p[r]) / it.w[r];
+    }
+    let mut h = vec![0.0; n];
+    rows.mul_t(scratch, &mut h);
+    for j in 0..n {
+        h[j] += res.xz[j] / it.x[j] - (res.tv[j] - it.v[j] * res.u[j]) / it.t[j] - res.d[j];
+    }
+    dir.x.copy_from_slice(&h);
+    chol_solve(&normal.chol, n, &mut dir.x);
+    // Iterative refinement against the unregularised matrix, while it
+    // reduces the residual.
+    let mut mx = vec![0.0; n];
+    let mut last = f64::INFINITY;
+    for _ in 0..REFINEMENTS {
+        normal_mul(normal, &dir.x, &mut mx);
+        for j in 0..n {
+            mx[j] = h[j] - mx[j];
+        }
+        let size = inf_norm(&mx);
+        if size.is_nan() || size >= 0.5 * last {
+            break;
+        }
+        last = size;
+        chol_solve(&normal.chol, n, &mut mx);
+        axpy(&mut dir.x, 1.0, &mx);
+    }
+    if dir.x.iter().any(|e| !e.is_finite()) {
+        return None;
+    }
+    // Back-substitution for the other components.
+    rows.mul(&dir.x, &mut dir.w);
+    for r in 0..m {
+        dir.w[r] -= res.p[r];
+        dir.y[r] = (res.wy[r] - it.y[r] * dir.w[r]) / it.w[r];
+    }
+    // `dz` and `dv` from the complementarity equations, then corrected so
+    // that the dual equation `Aᵀdy + dz − dv = r_d` holds to rounding: the
+    // error of the normal-equation solve then perturbs only the centring
+    // (where it is harmless), not the dual feasibility. The correction is
+    // shared between `dz` and `dv` in proportion to `z/x` and `v/t`, which
+    // minimises its effect on the complementarity products.
+    rows.mul_t(&dir.y, &mut h);
+    for j in 0..n {
+        dir.t[j] = res.u[j] - dir.x[j];
+        let dz = (res.xz[j] - it.z[j] * dir.x[j]) / it.x[j];
+        let dv = (res.tv[j] - it.v[j] * dir.t[j]) / it.t[j];
+        let error = res.d[j] - h[j] - (dz - dv);
+        let (gz, gv) = (it.z[j] / it.x[j], it.v[j] / it.t[j]);
+        let share = gz / (gz + gv);
+        let share = if share.is_finite() { share } else { 0.5 };
+        dir.z[j] = dz + share * error;
+        dir.v[j] = dv - (1.0 - share) * error;
+    }
+    Some(())
+}
+
+/// The primal and dual step lengths: `fraction` of the largest steps that
+/// keep the variables nonnegative, capped at 1.
+fn step_lengths(it: &Iterate, dir: &Direction, fraction: f64) -> (f64, f64) {
+    let primal = max_step(&it.x, &dir.x)
+        .min(max_step(&it.t, &dir.t))
+        .min(max_step(&it.w, &dir.w));
+    let dual = max_step(&it.y, &dir.y)
+        .min(max_step(&it.z, &dir.z))
+        .min(max_step(&it.v, &dir.v));
+    ((fraction * primal).min(1.0), (fraction * dual).min(1.0))
+}
+
+/// The largest step `α ≥ 0` with `v + α dv ≥ 0` (`f64::MAX` when no
+/// component decreases).
+fn max_step(v: &[f64], dv: &[f64]) -> f64 {
+    let mut alpha = f64::MAX;
+    for (&a, &d) in v.iter().zip(dv) {
+        if d < 0.0 {
+            alpha = alpha.min(-a / d);
+        }
+    }
+    alpha
+}
+
+/// `y += a x`.
+fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+/// The largest magnitude of the entries (0 for an empty slice).
+fn inf_norm(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |acc: f64, &e| acc.max(e.abs()))
+}
+
+/// Dot product with four accumulators (lets the compiler vectorise it).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    let mut acc = [0.0; 4];
+    let mut chunks_a = a.chunks_exact(4);
+    let mut chunks_b = b.chunks_exact(4);
+    for (ca, cb) in (&mut chunks_a).zip(&mut chunks_b) {
+        acc[0] += ca[0] * cb[0];
+        acc[1] += ca[1] * cb[1];
+        acc[2] += ca[2] * cb[2];
+        acc[3] += ca[3] * cb[3];
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (&x, &y) in chunks_a.remainder().iter().zip(chunks_b.remainder()) {
+        sum += x * y;
+    }
+    sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clarabel::algebra::CscMatrix;
+    use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A row list as taken by [`solve`].
+    type RowList = Vec<(Vec<(usize, f64)>, f64)>;
+
+    /// Clarabel's optimal objective of the same LP, or `None` if it fails.
+    fn clarabel_objective(q: &[f64], lo: &[f64], hi: &[f64], rows: &RowList) -> Option<f64> {
+        let n = q.len();
+        let r = rows.len();
+        let (mut ii, mut jj, mut vv, mut b) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (coefs, rhs)) in rows.iter().enumerate() {
+            for &(j, c) in coefs {
+                ii.push(i);
+                jj.push(j);
+                vv.push(-c);
+            }
+            b.push(-rhs);
+        }
+        for j in 0..n {
+            ii.push(r + j);
+            jj.push(j);
+            vv.push(-1.0);
+            ii.push(r + n + j);
+            jj.push(j);
+            vv.push(1.0);
+        }
+        b.extend(lo.iter().map(|l| -l));
+        b.extend(hi.iter().copied());
+        let total = r + 2 * n;
+        let a = CscMatrix::new_from_triplets(total, n, ii, jj, vv);
+        let p = CscMatrix::<f64>::zeros((n, n));
+        let cones = [NonnegativeConeT(total)];
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .build()
+            .ok()?;
+        let mut solver = DefaultSolver::new(&p, q, &a, &b, &cones, settings).ok()?;
+        solver.solve();
+        Some(dot(q, &solver.solution.x))
+    }
+
+    /// The weak-duality bound `b·y + Σ_j min(r_j·lo_j, r_j·hi_j)`,
+    /// `r = q − Aᵀy`.
+    fn certificate(q: &[f64], lo: &[f64], hi: &[f64], rows: &RowList, y: &[f64]) -> f64 {
+        let mut reduced = q.to_vec();
+        let mut value = 0.0;
+        for ((coefs, rhs), &yr) in rows.iter().zip(y) {
+            assert!(yr >= 0.0 && yr.is_finite());
+            value += yr * rhs;
+            for &(j, c) in coefs {
+                reduced[j] -= yr * c;
+            }
+        }
+        for (j, r) in reduced.into_iter().enumerate() {
+            value += (r * lo[j]).min(r * hi[j]);
+        }
+        value
+    }
+
+    /// A random feasible LP: rows satisfied by a random point of the box.
+    fn random_lp(seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, RowList) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.gen_range(2..25);
+        let m = rng.gen_range(1..60);
+        let signed = matches!(seed % 3, 0);
+        let q: Vec<f64> = (0..n)
+            .map(|_| {
+                if rng.gen_bool(0.1) {
+                    0.0
+                } else {
+                    rng.gen_range(0.0..10.0)
+                }
+            })
+            .collect();
+        let lo: Vec<f64> = (0..n).map(|_| rng.gen_range(-5.0..5.0)).collect();
+        let hi: Vec<f64> = lo.iter().map(|l| l + rng.gen_range(0.5..10.0)).collect();
+        let point: Vec<f64> = lo
+            .iter()
+            .zip(&hi)
+            .map(|(&l, &h)| rng.gen_range(l..h))
+            .collect();
+        let mut rows = Vec::new();
+        for _ in 0..m {
+            let len = rng.gen_range(1..=n);
+            let coefs: Vec<(usize, f64)> = (0..len)
+                .map(|_| {
+                    let c = rng.gen_range(0.0..5.0);
+                    let c = if signed && rng.gen_bool(0.3) { -c } else { c };
+                    (rng.gen_range(0..n), c)
+                })
+                .collect();
+            let act: f64 = coefs.iter().map(|&(j, c)| c * point[j]).sum();
+            let rhs = act - rng.gen_range(0.0..2.0);
+            rows.push((coefs, rhs));
+        }
+        (q, lo, hi, rows)
+    }
+
+    #[test]
+    fn matches_clarabel_and_certifies() {
+        for seed in 0..30 {
+            let (q, lo, hi, rows) = random_lp(seed);
+            let sol = solve(&q, &lo, &hi, &rows, 100, TOLERANCE).expect("solves");
+            assert!(sol.converged, "seed {seed}: not converged");
+            assert_eq!(sol.y.len(), rows.len());
+            for (j, &xj) in sol.x.iter().enumerate() {
+                assert!(lo[j] <= xj && xj <= hi[j]);
+            }
+            let obj = dot(&q, &sol.x);
+            let reference = clarabel_objective(&q, &lo, &hi, &rows).expect("clarabel");
+            let scale = 1.0 + obj.abs();
+            assert!(
+                (obj - reference).abs() <= 1e-6 * scale,
+                "seed {seed}: {obj} vs clarabel {reference}"
+            );
+            let cert = certificate(&q, &lo, &hi, &rows, &sol.y);
+            assert!(cert <= obj + 1e-9 * scale, "seed {seed}: {cert} > {obj}");
+            assert!(
+                obj - cert <= 1e-6 * scale,
+                "seed {seed}: certificate {cert} far from {obj}"
+            );
+            // Primal feasibility of the rows.
+            for (coefs, rhs) in &rows {
+                let act: f64 = coefs.iter().map(|&(j, c)| c * sol.x[j]).sum();
+                assert!(act >= rhs - 1e-6 * (1.0 + rhs.abs()));
+            }
+        }
+    }
+
+    #[test]
+    fn degenerate_rows_do_not_panic() {
+        let q = vec![1.0, 2.0, 0.5];
+        let lo = vec![0.0, 0.0, 0.0];
+        let hi = vec![1.0, 1.0, 1.0];
+        let row = (vec![(0, 1.0), (1, 1.0), (2, 1.0)], 1.5);
+        let rows: RowList = vec![
+            (vec![], 0.0),
+            (vec![(1, 0.0), (2, 0.0)], -1.0),
+            row.clone(),
+            row.clone(),
+            row,
+            (vec![(0, 1.0), (0, 1.0)], 1.0),
+        ];
+        let sol = solve(&q, &lo, &hi, &rows, 100, TOLERANCE).expect("feasible");
+        let obj = dot(&q, &sol.x);
+        // Optimum: x0 = 0.5 (from 2·x0 ≥ 1), x2 = 1 → 0.5 + 0.5 = 1.
+        assert!((obj - 1.0).abs() < 1e-6, "{obj}");
+        let cert = certificate(&q, &lo, &hi, &rows, &sol.y);
+        assert!(cert <= obj + 1e-9 && obj - cert < 1e-6, "{cert} vs {obj}");
+        assert_eq!(sol.y[0], 0.0);
+        assert_eq!(sol.y[1], 0.0);
+
+        // Infeasible: an empty row with positive right-hand side, or a row
+        // beyond the box.
+        assert!(solve(&q, &lo, &hi, &[(vec![], 1.0)], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi, &[(vec![(0, 1.0)], 2.0)], 100, TOLERANCE).is_none());
+        // Malformed input.
+        assert!(solve(&q, &lo, &hi, &[(vec![(3, 1.0)], 0.5)], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &hi, &lo, &[], 100, TOLERANCE).is_none());
+        assert!(solve(&[f64::NAN], &[0.0], &[1.0], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi[..2], &[], 100, TOLERANCE).is_none());
+        // No rows, no columns, no iterations: no panic.
+        let sol = solve(&q, &lo, &hi, &[], 100, TOLERANCE).expect("box only");
+        assert_eq!(sol.x, lo);
+        let sol = solve(&[], &[], &[], &[(vec![], -1.0)], 100, TOLERANCE).expect("empty");
+        assert_eq!(sol.y, vec![0.0]);
+        let _ = solve(&q, &lo, &hi, &rows, 0, TOLERANCE);
+        // Tight row: feasible only at the top corner.
+        let tight: RowList = vec![(vec![(0, 1.0), (1, 1.0)], 2.0)];
+        let _ = solve(&q, &lo, &hi, &tight, 100, TOLERANCE);
+    }
+
+    #[test]
+    #[ignore]
+    fn speed_versus_clarabel() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 490;
+        let m = 10_000;
+        let lo = vec![1.0; n];
+        let hi = vec![97.0; n];
+        let q: Vec<f64> = (0..n).map(|_| rng.gen_range(0.1..10.0)).collect();
+        let rows: RowList = (0..m)
+            .map(|_| {
+                let coefs: Vec<(usize, f64)> = (0..50)
+                    .map(|_| (rng.gen_range(0..n), f64::from(rng.gen_range(1..=5))))
+                    .collect();
+                let rhs = 0.5 * coefs.iter().map(|&(j, c)| c * hi[j]).sum::<f64>();
+                (coefs, rhs)
+            })
+            .collect();
+        let begin = std::time::Instant::now();
+        let sol = solve(&q, &lo, &hi, &rows, 200, TOLERANCE).expect("solves");
+        let ours = begin.elapsed();
+        let obj = dot(&q, &sol.x);
+        let cert = certificate(&q, &lo, &hi, &rows, &sol.y);
+        let begin = std::time::Instant::now();
+        let reference = clarabel_objective(&q, &lo, &hi, &rows).expect("clarabel");
+        let theirs = begin.elapsed();
+        println!(
+            "ipm: {ours:?} ({} iterations, converged {}), objective {obj}, certificate {cert}",
+            sol.iterations, sol.converged
+        );
+        println!("clarabel: {theirs:?}, objective {reference}");
+        println!(
+            "relative difference {}",
+            (obj - reference).abs() / obj.abs()
+        );
+    }
+}
