@@ -48,6 +48,10 @@ pub struct Plan {
     pub seed: u64,
     /// The work budget the search was given (deterministic search steps).
     pub effort: u64,
+    /// The work budget of the stretch lower bound's LP, which `lower_bound`
+    /// depends on (stretch plans only; absent, 0, for the others).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bound_effort: u64,
     /// Set when the search was cut short before proving optimality:
     /// `"time_limit"` or `"effort"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +68,10 @@ fn number<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     } else {
         s.serialize_f64(*v)
     }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 fn optional_number<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
@@ -119,6 +127,7 @@ mod tests {
             solver: "x".into(),
             seed: 0,
             effort: 1,
+            bound_effort: 7,
             stopped_by: None,
             convoy_version: "0".into(),
         };

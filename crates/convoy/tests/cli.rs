@@ -165,6 +165,7 @@ fn stretch_is_the_default_for_measured_traffic_and_is_recomputed() {
             "examples/inventory.toml",
         ])
         .args(["--format", "json", "--effort", "3000000"])
+        .args(["--bound-effort", "2000000"])
         .output()
         .unwrap();
     assert!(
@@ -174,6 +175,8 @@ fn stretch_is_the_default_for_measured_traffic_and_is_recomputed() {
     );
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["objective"], "stretch");
+    // What the lower bound depends on is recorded beside it.
+    assert_eq!(plan["bound_effort"], 2_000_000);
     let order: Vec<String> = serde_json::from_value(plan["order"].clone()).unwrap();
     let pinned: HashSet<&str> = ["backup"].into_iter().collect();
     let want = stretch_from_csv(&root().join("examples/cluster.csv"), &order, &pinned);

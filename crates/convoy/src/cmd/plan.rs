@@ -231,6 +231,12 @@ pub fn make_plan(
         solver: solved.solver,
         seed: request.seed,
         effort: request.effort,
+        // Only the stretch bound uses it (and not for waves, which have none).
+        bound_effort: if objective == Objective::Stretch && solved.lower_bound.is_some() {
+            request.bound_effort
+        } else {
+            0
+        },
         stopped_by: if optimal {
             None
         } else {
@@ -531,6 +537,7 @@ fn online_plan(
         solver: "online-chooser".into(),
         seed,
         effort: 0,
+        bound_effort: 0,
         stopped_by: None,
         convoy_version: env!("CARGO_PKG_VERSION").into(),
     })
