@@ -70,12 +70,7 @@ fn star(arr: &Arr, v: usize, unit: bool) -> f64 {
 /// (weight, duration): its optimum with unit durations, else the
 /// Eastman–Even–Isaacs bound. With `grad`, also a supergradient with respect
 /// to the weights (one entry per job, in the order given).
-pub(super) fn star_of(
-    dv: f64,
-    mut jobs: Vec<(f64, f64)>,
-    unit: bool,
-    grad: Option<&mut [f64]>,
-) -> f64 {
+fn star_of(dv: f64, mut jobs: Vec<(f64, f64)>, unit: bool, grad: Option<&mut [f64]>) -> f64 {
     let mut idx: Vec<usize> = (0..jobs.len()).collect();
     if unit {
         // Heaviest first; ties by position, so that the result is deterministic.

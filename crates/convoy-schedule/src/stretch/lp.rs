@@ -13,8 +13,8 @@
 //!
 //! where `dist_l` is the shortest-path distance under the lengths and `g` is
 //! a lower bound on `Σ_{u∈S} |t(u) − t(v)|` over all orders: `1+1+2+2+…`
-//! with unit durations (two VMs at each distance), else the star bound of
-//! `bounds` with unit weights. Every order satisfies these constraints (its
+//! with unit durations (two VMs at each distance), else the best total
+//! completion time of `S`'s moves on two machines (one on each side of `v`). Every order satisfies these constraints (its
 //! time differences are a metric, so path lengths only overestimate them),
 //! so the LP minimum of `Σ w(e)·l(e)` is a lower bound. It is much stronger
 //! than the star bounds on clusters whose hubs' neighbours are held in place
@@ -43,7 +43,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::{bounds, ipm};
+use super::ipm;
 use crate::arrangement::Arr;
 use crate::budget::Budget;
 
@@ -227,8 +227,28 @@ impl Spreading<'_> {
             let h = k / 2;
             return (h * (h + 1) + if k % 2 == 1 { h + 1 } else { 0 }) as f64;
         }
-        let jobs = set.iter().map(|&u| (1.0, self.arr.dur[u])).collect();
-        bounds::star_of(self.arr.dur[source], jobs, false, None) / self.time_scale
+        // A VM u after the source is at the completion time of its job on a
+        // "right" machine; one before it at d(source) + its start time on a
+        // "left" machine, i.e. its completion time + d(source) − d(u). So the
+        // sum is at least the best total completion time on two identical
+        // machines — shortest job first onto the machine free first is
+        // optimal for P2||ΣC_j (Conway, Maxwell & Miller, "Theory of
+        // Scheduling", 1967) — plus Σ min(0, d(source) − d(u)).
+        let ds = self.arr.dur[source];
+        let mut d: Vec<f64> = set.iter().map(|&u| self.arr.dur[u]).collect();
+        d.sort_by(f64::total_cmp);
+        let (mut first, mut second, mut completions) = (0.0, 0.0, 0.0);
+        for &p in &d {
+            if first <= second {
+                first += p;
+                completions += first;
+            } else {
+                second += p;
+                completions += second;
+            }
+        }
+        let early: f64 = d.iter().map(|&p| (ds - p).min(0.0)).sum();
+        (completions + early).max(0.0) / self.time_scale
     }
 
     /// Which prefix sizes are checked: all with unit durations (cheap), a
