@@ -57,12 +57,9 @@ const TOLERANCE: f64 = 1e-6;
 /// one interior-point solve costs more than a plan.
 pub(crate) const MAX_EDGES: usize = 4000;
 
-/// One generated constraint `Σ coef·l ≥ rhs` (scaled units).
-struct Row {
-    coefs: Vec<(usize, f64)>,
-    rhs: f64,
-    idle: u32,
-}
+/// One generated constraint `Σ coef·l ≥ rhs` (scaled units), in the form
+/// the solver takes.
+type Row = (Vec<(usize, f64)>, f64);
 
 /// The LP's columns: conversations (and edges to the cloud vertex).
 struct Columns {
@@ -134,6 +131,8 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
     };
 
     let mut rows: Vec<Row> = Vec::new();
+    // Rounds each row's dual has stayed negligible.
+    let mut idle: Vec<u32> = Vec::new();
     let mut lengths = cols.lo.clone();
     // With no constraint generated yet the bound is `Σ w·lo` (every duality
     // certificate with y = 0), the LP's value when `lo` is already feasible.
@@ -144,11 +143,12 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         if added == 0 {
             break;
         }
+        idle.resize(rows.len(), 0);
         // Work of one interior-point iteration on the normal equations:
         // Σ (row length)² to form them, m³/3 to factor them.
         let estimate = rows
             .iter()
-            .map(|r| (r.coefs.len() * r.coefs.len()) as u64)
+            .map(|r| (r.0.len() * r.0.len()) as u64)
             .sum::<u64>()
             + (m * m * m / 3) as u64;
         // The last solve's iteration count prices the next one.
@@ -161,9 +161,12 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         if cost > budget.remaining() || !budget.spend(cost) {
             break;
         }
-        let Some(solution) = solve_lp(&q, &cols, &rows) else {
+        let Some(solution) = ipm::solve(&q, &cols.lo, &cols.hi, &rows, MAX_ITER, LP_GAP) else {
             break;
         };
+        // A run that did not converge is used too: its duals still certify
+        // a bound, and its lengths, within their box, still point at
+        // violated constraints.
         last_iterations = u64::from(solution.iterations).max(1);
         let duals = solution.y;
         best = best.max(certificate(&q, &cols, &rows, &duals));
@@ -172,14 +175,12 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         // are merely slack at the iterate cost 5 % of the bound after
         // 10¹¹ units on the 98-VM cluster: dropped cuts came back.)
         let top = duals.iter().copied().fold(0.0f64, f64::max);
-        for (row, &y) in rows.iter_mut().zip(&duals) {
-            if y > 1e-7 * top {
-                row.idle = 0;
-            } else {
-                row.idle += 1;
-            }
+        for (rounds, &y) in idle.iter_mut().zip(&duals) {
+            *rounds = if y > 1e-7 * top { 0 } else { *rounds + 1 };
         }
-        rows.retain(|r| r.idle <= MAX_IDLE);
+        let mut kept = idle.iter().map(|&rounds| rounds <= MAX_IDLE);
+        rows.retain(|_| kept.next().unwrap_or(true));
+        idle.retain(|&rounds| rounds <= MAX_IDLE);
         if x.iter().any(|l| !l.is_finite()) {
             break;
         }
@@ -330,11 +331,7 @@ fn separate(
                 .enumerate()
                 .filter(|&(_, c)| c > 0.0)
                 .collect();
-            rows.push(Row {
-                coefs,
-                rhs: spreading.rhs(source, &reached[..k]),
-                idle: 0,
-            });
+            rows.push((coefs, spreading.rhs(source, &reached[..k])));
             added += 1;
         }
     }
@@ -367,16 +364,6 @@ const MAX_ITER: u32 = 40;
 /// at most this fraction, far below what one more round of cuts gains.
 const LP_GAP: f64 = 1e-5;
 
-/// Solves the LP with the rows so far; `None` if the solver failed. A run
-/// that did not converge is used too: its duals still certify a bound (the
-/// certificate does not assume optimality) and its lengths, within their
-/// box, still point at violated constraints.
-fn solve_lp(q: &[f64], cols: &Columns, rows: &[Row]) -> Option<ipm::LpSolution> {
-    let sparse: Vec<(Vec<(usize, f64)>, f64)> =
-        rows.iter().map(|r| (r.coefs.clone(), r.rhs)).collect();
-    ipm::solve(q, &cols.lo, &cols.hi, &sparse, MAX_ITER, LP_GAP)
-}
-
 /// The weak-duality bound `b·y + Σ_j min(r_j·lo_j, r_j·hi_j)` with `y` the
 /// clipped duals (scaled units).
 fn certificate(q: &[f64], cols: &Columns, rows: &[Row], duals: &[f64]) -> f64 {
@@ -387,8 +374,8 @@ fn certificate(q: &[f64], cols: &Columns, rows: &[Row], duals: &[f64]) -> f64 {
         if y == 0.0 {
             continue;
         }
-        value += y * row.rhs;
-        for &(j, c) in &row.coefs {
+        value += y * row.1;
+        for &(j, c) in &row.0 {
             reduced[j] -= y * c;
         }
     }
