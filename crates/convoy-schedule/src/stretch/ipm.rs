@@ -23,16 +23,18 @@
 //!     (Aᵀ D A + Z X⁻¹ + V T⁻¹) dx = h,    D = Y W⁻¹,
 //! ```
 //!
-//! whose matrix has the size of the *columns*. With a few hundred columns
-//! and thousands of rows that matrix is small and dense, while the
-//! augmented (KKT) system a general solver factors has the size of the rows:
-//! forming it costs `Σ_r nnz(a_r)²/2` and a dense Cholesky `n³/6`
-//! multiply-adds, with no fill-in analysis, pivoting or sparse data
-//! structures. The box terms `Z X⁻¹ + V T⁻¹` are strictly positive, so the
-//! matrix is positive definite at every interior iterate; a small
-//! regularisation of the diagonal and a few steps of iterative refinement
-//! guard against rounding, and a non-positive pivot is replaced by a huge
-//! one (the direction's component along it is dropped) rather than failing.
+//! whose matrix has the size of the *columns*, while the augmented (KKT)
+//! system a general solver factors has the size of the rows. The module
+//! `normal` forms and factors it, either densely (a few hundred columns,
+//! thousands of long rows: `Σ_r nnz(a_r)²/2` to form, `n³/6` to factor,
+//! with no fill-in analysis, pivoting or sparse data structures) or, when
+//! the caller lays the columns out in groups that no row straddles,
+//! through the Schur complement of the block-diagonal part. The box terms
+//! `Z X⁻¹ + V T⁻¹` are strictly positive, so the matrix is positive
+//! definite at every interior iterate; a small regularisation of the
+//! diagonal and a few steps of iterative refinement guard against
+//! rounding, and a non-positive pivot is replaced by a huge one (the
+//! direction's component along it is dropped) rather than failing.
 //! Whatever error is left in `dx` is pushed into the complementarity
 //! products rather than the linear residuals (`dz`, `dv` are corrected so
 //! that the dual equation holds), so that late, ill-conditioned iterations
@@ -56,19 +58,18 @@
 // loops read more plainly than zipped iterators there.
 #![allow(clippy::needless_range_loop)]
 
+use std::ops::Range;
+
+use super::normal::{dot, NormalEquations, RowAccess};
+
 /// Fraction of the distance to the boundary taken by a step.
 const STEP_FRACTION: f64 = 0.995;
 /// Relative primal/dual infeasibility and relative gap of convergence used
 /// by the tests (callers choose theirs).
 #[cfg(test)]
 const TOLERANCE: f64 = 1e-8;
-/// Diagonal regularisation of the normal equations, relative to their
-/// largest diagonal entry.
-const REGULARISATION: f64 = 1e-12;
 /// Most steps of iterative refinement of a normal-equation solve.
 const REFINEMENTS: usize = 3;
-/// Replacement of a non-positive Cholesky pivot (drops that direction).
-const HUGE_PIVOT: f64 = 1e64;
 /// Dual magnitude beyond which the problem is taken to be (nearly)
 /// infeasible and the iterations stop.
 const DIVERGENCE: f64 = 1e30;
@@ -106,18 +107,18 @@ struct Rows {
     orig: Vec<usize>,
 }
 
-impl Rows {
-    /// Number of kept rows.
+impl RowAccess for Rows {
     fn len(&self) -> usize {
         self.rhs.len()
     }
 
-    /// The entries of row `r`: columns and coefficients.
     fn row(&self, r: usize) -> (&[usize], &[f64]) {
         let range = self.start[r]..self.start[r + 1];
         (&self.col[range.clone()], &self.val[range])
     }
+}
 
+impl Rows {
     /// `out = A x`.
     fn mul(&self, x: &[f64], out: &mut [f64]) {
         for (r, o) in out.iter_mut().enumerate() {
@@ -146,11 +147,16 @@ impl Rows {
 /// input, a row the box cannot satisfy, or numerical breakdown; otherwise
 /// the last iterate, with [`LpSolution::converged`] telling whether the
 /// relative infeasibilities and gap are below `tolerance`.
+///
+/// `groups` lays the normal equations out (see the module `normal`): empty
+/// for a dense solve; else disjoint ranges of columns from 0 up, each row
+/// touching at most one of them (else `None`), the columns after them global.
 pub(crate) fn solve(
     q: &[f64],
     lo: &[f64],
     hi: &[f64],
     rows: &[(Vec<(usize, f64)>, f64)],
+    groups: &[Range<usize>],
     max_iter: u32,
     tolerance: f64,
 ) -> Option<LpSolution> {
@@ -177,7 +183,7 @@ pub(crate) fn solve(
             .collect();
         (xs, Vec::new(), 0, true)
     } else {
-        interior_point(q, dot(q, lo), &u, &kept, max_iter, tolerance)?
+        interior_point(q, dot(q, lo), &u, &kept, groups, max_iter, tolerance)?
     };
     let x = (0..n)
         .map(|j| (lo[j] + xs[j]).clamp(lo[j], hi[j]))
@@ -311,20 +317,6 @@ struct Residuals {
     wy: Vec<f64>,
 }
 
-/// The dense normal-equation matrix and its Cholesky factor.
-struct Normal {
-    /// Order (number of columns).
-    n: usize,
-    /// The matrix without regularisation, lower triangle, row-major `n × n`.
-    mat: Vec<f64>,
-    /// Its Cholesky factor `L` (lower triangle, row-major `n × n`).
-    chol: Vec<f64>,
-    /// Row weights `D = Y W⁻¹`.
-    d: Vec<f64>,
-    /// Diagonal `Z X⁻¹ + V T⁻¹`.
-    diag: Vec<f64>,
-}
-
 /// Mehrotra's method on the presolved problem with `x' ∈ [0, u]`, whose
 /// objective differs from the original one by `offset = q·lo`. Returns
 /// `x'`, the scaled row duals, the iterations and convergence, or `None` on
@@ -334,6 +326,7 @@ fn interior_point(
     offset: f64,
     u: &[f64],
     rows: &Rows,
+    groups: &[Range<usize>],
     max_iter: u32,
     tolerance: f64,
 ) -> Option<(Vec<f64>, Vec<f64>, u32, bool)> {
@@ -343,13 +336,10 @@ fn interior_point(
     let norm_b = 1.0 + inf_norm(&rows.rhs);
     let norm_u = 1.0 + inf_norm(u);
     let norm_q = 1.0 + inf_norm(q);
-    let mut normal = Normal {
-        n,
-        mat: vec![0.0; n * n],
-        chol: vec![0.0; n * n],
-        d: vec![0.0; m],
-        diag: vec![0.0; n],
-    };
+    let mut normal = NormalEquations::new(n, m, groups)?;
+    if !normal.fits(rows) {
+        return None;
+    }
     let mut res = Residuals {
         p: vec![0.0; m],
         u: vec![0.0; n],
@@ -410,7 +400,7 @@ fn interior_point(
         for j in 0..n {
             normal.diag[j] = it.z[j] / it.x[j] + it.v[j] / it.t[j];
         }
-        factor(rows, &mut normal)?;
+        normal.factor(rows)?;
 
         // Predictor (affine scaling).
         for j in 0..n {
@@ -495,96 +485,18 @@ fn start(q: &[f64], u: &[f64], rows: &Rows) -> Iterate {
     Iterate { x, t, w, y, z, v }
 }
 
-/// Forms `Aᵀ D A + diag` into `normal.mat` and factors it into
-/// `normal.chol`. `None` if a non-finite number appears.
-fn factor(rows: &Rows, normal: &mut Normal) -> Option<()> {
-    let n = normal.n;
-    let mat = &mut normal.mat;
-    mat.iter_mut().for_each(|e| *e = 0.0);
-    for r in 0..rows.len() {
-        let dr = normal.d[r];
-        let (cols, vals) = rows.row(r);
-        for (k, (&ck, &ak)) in cols.iter().zip(vals).enumerate() {
-            let f = dr * ak;
-            let dest = &mut mat[ck * n..ck * n + n];
-            for (&cl, &al) in cols[..=k].iter().zip(&vals[..=k]) {
-                dest[cl] += f * al;
-            }
-        }
-    }
-    let mut max_diag = 0.0f64;
-    for j in 0..n {
-        mat[j * n + j] += normal.diag[j];
-        max_diag = max_diag.max(mat[j * n + j]);
-    }
-    if !max_diag.is_finite() {
-        return None;
-    }
-    let chol = &mut normal.chol;
-    chol.copy_from_slice(mat);
-    let reg = REGULARISATION * max_diag;
-    let tiny = 1e-30 * max_diag.max(f64::MIN_POSITIVE);
-    for i in 0..n {
-        let (head, tail) = chol.split_at_mut(i * n);
-        let row_i = &mut tail[..n];
-        for j in 0..i {
-            let row_j = &head[j * n..j * n + j + 1];
-            let s = row_i[j] - dot(&row_i[..j], &row_j[..j]);
-            row_i[j] = s / row_j[j];
-        }
-        let s = row_i[i] + reg - dot(&row_i[..i], &row_i[..i]);
-        row_i[i] = if s > tiny && s.is_finite() {
-            s.sqrt()
-        } else if s.is_nan() {
-            return None;
-        } else {
-            HUGE_PIVOT
-        };
-    }
-    Some(())
-}
-
-/// Solves `L Lᵀ x = b` in place.
-fn chol_solve(chol: &[f64], n: usize, b: &mut [f64]) {
-    for i in 0..n {
-        let row = &chol[i * n..i * n + i + 1];
-        b[i] = (b[i] - dot(&row[..i], &b[..i])) / row[i];
-    }
-    for i in (0..n).rev() {
-        let bi = b[i] / chol[i * n + i];
-        b[i] = bi;
-        let row = &chol[i * n..i * n + i];
-        for (bk, &l) in b[..i].iter_mut().zip(row) {
-            *bk -= l * bi;
-        }
-    }
-}
-
-/// `out = M x` for the symmetric `normal.mat` stored as its lower triangle.
-fn normal_mul(normal: &Normal, x: &[f64], out: &mut [f64]) {
-    let n = normal.n;
-    out.iter_mut().for_each(|o| *o = 0.0);
-    for i in 0..n {
-        let row = &normal.mat[i * n..i * n + i + 1];
-        out[i] += dot(row, &x[..=i]);
-        for (o, &a) in out[..i].iter_mut().zip(&row[..i]) {
-            *o += a * x[i];
-        }
-    }
-}
-
 /// Solves the Newton system with right-hand sides `res` into `dir`, from
 /// the factored normal equations and iterative refinement. `None` if the
 /// solution is not finite.
 fn direction(
     rows: &Rows,
-    normal: &Normal,
+    normal: &NormalEquations,
     it: &Iterate,
     res: &Residuals,
     dir: &mut Direction,
     scratch: &mut [f64],
 ) -> Option<()> {
-    let n = normal.n;
+    let n = it.x.len();
     let m = rows.len();
     // h = Aᵀ g + r_xz/x − (r_tv − v r_u)/t − r_d, g = (r_wy + y r_p)/w.
     for r in 0..m {
@@ -596,13 +508,13 @@ fn direction(
         h[j] += res.xz[j] / it.x[j] - (res.tv[j] - it.v[j] * res.u[j]) / it.t[j] - res.d[j];
     }
     dir.x.copy_from_slice(&h);
-    chol_solve(&normal.chol, n, &mut dir.x);
+    normal.solve(&mut dir.x);
     // Iterative refinement against the unregularised matrix, while it
     // reduces the residual.
     let mut mx = vec![0.0; n];
     let mut last = f64::INFINITY;
     for _ in 0..REFINEMENTS {
-        normal_mul(normal, &dir.x, &mut mx);
+        normal.mul(rows, &dir.x, &mut mx);
         for j in 0..n {
             mx[j] = h[j] - mx[j];
         }
@@ -611,7 +523,7 @@ fn direction(
             break;
         }
         last = size;
-        chol_solve(&normal.chol, n, &mut mx);
+        normal.solve(&mut mx);
         axpy(&mut dir.x, 1.0, &mx);
     }
     if dir.x.iter().any(|e| !e.is_finite()) {
@@ -678,26 +590,6 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
 /// The largest magnitude of the entries (0 for an empty slice).
 fn inf_norm(v: &[f64]) -> f64 {
     v.iter().fold(0.0, |acc: f64, &e| acc.max(e.abs()))
-}
-
-/// Dot product with four accumulators (lets the compiler vectorise it).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
-    let mut acc = [0.0; 4];
-    let mut chunks_a = a.chunks_exact(4);
-    let mut chunks_b = b.chunks_exact(4);
-    for (ca, cb) in (&mut chunks_a).zip(&mut chunks_b) {
-        acc[0] += ca[0] * cb[0];
-        acc[1] += ca[1] * cb[1];
-        acc[2] += ca[2] * cb[2];
-        acc[3] += ca[3] * cb[3];
-    }
-    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for (&x, &y) in chunks_a.remainder().iter().zip(chunks_b.remainder()) {
-        sum += x * y;
-    }
-    sum
 }
 
 #[cfg(test)]
@@ -808,7 +700,7 @@ mod tests {
     fn matches_clarabel_and_certifies() {
         for seed in 0..30 {
             let (q, lo, hi, rows) = random_lp(seed);
-            let sol = solve(&q, &lo, &hi, &rows, 100, TOLERANCE).expect("solves");
+            let sol = solve(&q, &lo, &hi, &rows, &[], 100, TOLERANCE).expect("solves");
             assert!(sol.converged, "seed {seed}: not converged");
             assert_eq!(sol.y.len(), rows.len());
             for (j, &xj) in sol.x.iter().enumerate() {
@@ -835,6 +727,94 @@ mod tests {
         }
     }
 
+    /// A random LP of the blocked shape: groups of columns, global columns
+    /// after them, every row within one group plus some global columns (and
+    /// some rows global only).
+    /// An LP (`q`, `lo`, `hi`, rows) and its column groups.
+    type BlockedLp = (Vec<f64>, Vec<f64>, Vec<f64>, RowList, Vec<Range<usize>>);
+
+    fn random_blocked_lp(seed: u64) -> BlockedLp {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut groups = Vec::new();
+        let mut next = 0;
+        for _ in 0..rng.gen_range(1..=4) {
+            let len = rng.gen_range(1..=5);
+            groups.push(next..next + len);
+            next += len;
+        }
+        let n = next + rng.gen_range(1..=6);
+        let lo: Vec<f64> = (0..n).map(|_| rng.gen_range(0.0..1.0)).collect();
+        let hi: Vec<f64> = lo.iter().map(|l| l + rng.gen_range(0.5..5.0)).collect();
+        // Group columns cost nothing (as potentials do); global ones cost.
+        let q: Vec<f64> = (0..n)
+            .map(|j| {
+                if j < next {
+                    rng.gen_range(-0.5..0.5)
+                } else {
+                    rng.gen_range(0.1..3.0)
+                }
+            })
+            .collect();
+        // Feasible by construction: every row holds at this point of the box.
+        let point: Vec<f64> = (0..n).map(|j| rng.gen_range(lo[j]..hi[j])).collect();
+        let mut rows = RowList::new();
+        for _ in 0..rng.gen_range(3..=25) {
+            let mut coefs = Vec::new();
+            if rng.gen_bool(0.8) {
+                let g = &groups[rng.gen_range(0..groups.len())];
+                for _ in 0..rng.gen_range(1..=3) {
+                    coefs.push((rng.gen_range(g.clone()), rng.gen_range(-2.0..2.0)));
+                }
+            }
+            for _ in 0..rng.gen_range(1..=3) {
+                coefs.push((rng.gen_range(next..n), rng.gen_range(0.2..2.0)));
+            }
+            let act: f64 = coefs.iter().map(|&(j, c)| c * point[j]).sum();
+            rows.push((coefs, act - rng.gen_range(0.0..0.5)));
+        }
+        (q, lo, hi, rows, groups)
+    }
+
+    #[test]
+    fn blocked_layout_matches_dense_and_clarabel() {
+        for seed in 0..40 {
+            let (q, lo, hi, rows, groups) = random_blocked_lp(seed);
+            let dense = solve(&q, &lo, &hi, &rows, &[], 100, TOLERANCE).expect("dense");
+            let blocked = solve(&q, &lo, &hi, &rows, &groups, 100, TOLERANCE).expect("blocked");
+            assert!(
+                dense.converged && blocked.converged,
+                "seed {seed}: not converged"
+            );
+            let (a, b) = (dot(&q, &dense.x), dot(&q, &blocked.x));
+            let reference = clarabel_objective(&q, &lo, &hi, &rows).expect("clarabel");
+            let scale = 1.0 + a.abs();
+            assert!(
+                (a - b).abs() <= 1e-6 * scale,
+                "seed {seed}: dense {a} blocked {b}"
+            );
+            assert!(
+                (b - reference).abs() <= 1e-6 * scale,
+                "seed {seed}: {b} vs {reference}"
+            );
+            let cert = certificate(&q, &lo, &hi, &rows, &blocked.y);
+            assert!(
+                cert <= b + 1e-9 * scale && b - cert <= 1e-6 * scale,
+                "seed {seed}"
+            );
+        }
+        // A row across two groups does not fit the layout.
+        let q = vec![1.0; 3];
+        let (lo, hi) = (vec![0.0; 3], vec![1.0; 3]);
+        let rows: RowList = vec![(vec![(0, 1.0), (1, 1.0), (2, 1.0)], 0.5)];
+        assert!(solve(&q, &lo, &hi, &rows, &[0..1, 1..2], 100, TOLERANCE).is_none());
+        let whole = [Range { start: 0, end: 2 }];
+        assert!(solve(&q, &lo, &hi, &rows, &whole, 100, TOLERANCE).is_some());
+        // Groups not laid out from column 0, or overlapping: refused.
+        let late = [Range { start: 1, end: 2 }];
+        assert!(solve(&q, &lo, &hi, &rows, &late, 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi, &rows, &[0..2, 1..3], 100, TOLERANCE).is_none());
+    }
+
     #[test]
     fn degenerate_rows_do_not_panic() {
         let q = vec![1.0, 2.0, 0.5];
@@ -849,7 +829,7 @@ mod tests {
             row,
             (vec![(0, 1.0), (0, 1.0)], 1.0),
         ];
-        let sol = solve(&q, &lo, &hi, &rows, 100, TOLERANCE).expect("feasible");
+        let sol = solve(&q, &lo, &hi, &rows, &[], 100, TOLERANCE).expect("feasible");
         let obj = dot(&q, &sol.x);
         // Optimum: x0 = 0.5 (from 2·x0 ≥ 1), x2 = 1 → 0.5 + 0.5 = 1.
         assert!((obj - 1.0).abs() < 1e-6, "{obj}");
@@ -860,22 +840,22 @@ mod tests {
 
         // Infeasible: an empty row with positive right-hand side, or a row
         // beyond the box.
-        assert!(solve(&q, &lo, &hi, &[(vec![], 1.0)], 100, TOLERANCE).is_none());
-        assert!(solve(&q, &lo, &hi, &[(vec![(0, 1.0)], 2.0)], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi, &[(vec![], 1.0)], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi, &[(vec![(0, 1.0)], 2.0)], &[], 100, TOLERANCE).is_none());
         // Malformed input.
-        assert!(solve(&q, &lo, &hi, &[(vec![(3, 1.0)], 0.5)], 100, TOLERANCE).is_none());
-        assert!(solve(&q, &hi, &lo, &[], 100, TOLERANCE).is_none());
-        assert!(solve(&[f64::NAN], &[0.0], &[1.0], &[], 100, TOLERANCE).is_none());
-        assert!(solve(&q, &lo, &hi[..2], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi, &[(vec![(3, 1.0)], 0.5)], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &hi, &lo, &[], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&[f64::NAN], &[0.0], &[1.0], &[], &[], 100, TOLERANCE).is_none());
+        assert!(solve(&q, &lo, &hi[..2], &[], &[], 100, TOLERANCE).is_none());
         // No rows, no columns, no iterations: no panic.
-        let sol = solve(&q, &lo, &hi, &[], 100, TOLERANCE).expect("box only");
+        let sol = solve(&q, &lo, &hi, &[], &[], 100, TOLERANCE).expect("box only");
         assert_eq!(sol.x, lo);
-        let sol = solve(&[], &[], &[], &[(vec![], -1.0)], 100, TOLERANCE).expect("empty");
+        let sol = solve(&[], &[], &[], &[(vec![], -1.0)], &[], 100, TOLERANCE).expect("empty");
         assert_eq!(sol.y, vec![0.0]);
-        let _ = solve(&q, &lo, &hi, &rows, 0, TOLERANCE);
+        let _ = solve(&q, &lo, &hi, &rows, &[], 0, TOLERANCE);
         // Tight row: feasible only at the top corner.
         let tight: RowList = vec![(vec![(0, 1.0), (1, 1.0)], 2.0)];
-        let _ = solve(&q, &lo, &hi, &tight, 100, TOLERANCE);
+        let _ = solve(&q, &lo, &hi, &tight, &[], 100, TOLERANCE);
     }
 
     #[test]
@@ -897,7 +877,7 @@ mod tests {
             })
             .collect();
         let begin = std::time::Instant::now();
-        let sol = solve(&q, &lo, &hi, &rows, 200, TOLERANCE).expect("solves");
+        let sol = solve(&q, &lo, &hi, &rows, &[], 200, TOLERANCE).expect("solves");
         let ours = begin.elapsed();
         let obj = dot(&q, &sol.x);
         let cert = certificate(&q, &lo, &hi, &rows, &sol.y);

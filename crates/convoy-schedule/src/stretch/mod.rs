@@ -25,6 +25,7 @@
 mod bounds;
 mod ipm;
 mod lp;
+mod normal;
 mod search;
 
 use rand::SeedableRng;
