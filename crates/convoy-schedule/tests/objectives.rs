@@ -726,6 +726,27 @@ fn lp_bound_with_subgraph_constraints_never_exceeds_the_optimum() {
     );
 }
 
+/// On a graph too large for the LP's memory (900 VMs: one round would need
+/// some 6 GB), even an unlimited budget returns at once, with only the
+/// bound the LP's box gives before any round (every conversation at least
+/// one step long).
+#[test]
+fn lp_bound_refuses_what_memory_cannot_hold() {
+    let n = 900;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut edges: Vec<(usize, usize, f64)> = (0..n).map(|i| (i, (i + 1) % n, 1.0)).collect();
+    for i in 0..n {
+        let j = rng.gen_range(0..n);
+        if j != i && j != (i + 1) % n && (j + 1) % n != i {
+            edges.push((i, j, 1.0));
+        }
+    }
+    let graph = weighted(n, &edges);
+    let problem = Problem::plain(&graph);
+    let lp = stretch::lp_bound(&problem, &mut Budget::new(u64::MAX, &NoControl));
+    assert_eq!(lp, graph.edges().map(|e| e.2).sum::<f64>());
+}
+
 /// The star (degree) bound with unit durations: half the sum over vertices
 /// of their heaviest edges at distances 1, 1, 2, 2, …
 fn star_bound(graph: &Graph) -> f64 {

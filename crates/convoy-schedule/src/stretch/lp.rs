@@ -90,6 +90,10 @@ const TOLERANCE: f64 = 1e-6;
 /// one interior-point solve costs more than a plan.
 pub(crate) const MAX_EDGES: usize = 4000;
 
+/// Memory the LP may take (about 2 GiB): on a graph of a thousand VMs one
+/// round would need several times that, whatever the work budget allows.
+const MAX_LP_BYTES: u64 = 2 << 30;
+
 /// One generated constraint `Σ coef·l ≥ rhs` (scaled units), in the form
 /// the solver takes.
 type Row = (Vec<(usize, f64)>, f64);
@@ -187,12 +191,21 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
             }
             break;
         }
+        // Memory: every source's block of the normal equations (its inverse
+        // and a shared factor), the lengths' Schur complement, and about
+        // 250 bytes per row across the rows and the solver's vectors.
+        let block = (vertices - 1) as u64;
+        let groups = cuts.sources.len() as u64;
+        let rows = groups * 2 * m as u64 + (cuts.vertex.len() + cuts.sets.len()) as u64;
+        let bytes = 8 * ((groups + 1) * block * block + (m * m) as u64) + 250 * rows;
+        if bytes > MAX_LP_BYTES {
+            break;
+        }
         let lp = cuts.lp(&spreading, &cols, &q, vertices);
         // Work of one interior-point iteration (see the module `normal`):
         // forming the normal equations, inverting every source's block, the
         // Schur complement and its factorisation.
         let forming: u64 = lp.rows.iter().map(|r| (r.0.len() * r.0.len()) as u64).sum();
-        let block = (vertices - 1) as u64;
         let blocks = lp.groups.len() as u64 * (block.pow(3) + 4 * (m as u64).pow(2));
         let estimate = forming + blocks + (m * m * m / 3) as u64;
         // The last solve's iteration count prices the next one.

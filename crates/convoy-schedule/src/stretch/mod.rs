@@ -53,8 +53,9 @@ pub fn lower_bound(problem: &Problem) -> f64 {
 
 /// The spreading-metric LP bound (see the module `lp`) on the whole
 /// problem, with at most `budget`'s work; 0 when the budget does not pay for
-/// one round or the problem has more than 4000 conversations. Any value
-/// returned is a valid lower bound, however early the budget stops it.
+/// one round, the problem has more than 4000 conversations, or one round
+/// would need more than about 2 GiB of memory (beyond roughly 500 VMs). Any
+/// value returned is a valid lower bound, however early the budget stops it.
 pub fn lp_bound(problem: &Problem, budget: &mut Budget<'_>) -> f64 {
     bounds::round_up(&problem.arr, lp::spreading_bound(&problem.arr, budget))
 }

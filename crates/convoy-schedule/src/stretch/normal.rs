@@ -56,8 +56,6 @@ struct Block {
     /// `B` (lower triangle, row-major `len × len`), then overwritten by
     /// its inverse (full, symmetric).
     inv: Vec<f64>,
-    /// Cholesky scratch (`len × len`).
-    chol: Vec<f64>,
     /// Entries of `C`: (global column − global start, group column −
     /// start, value), sorted and merged after forming.
     coupling: Vec<(usize, usize, f64)>,
@@ -72,6 +70,8 @@ pub(super) struct NormalEquations {
     /// Group of every non-global column.
     group_of: Vec<usize>,
     blocks: Vec<Block>,
+    /// Cholesky factor of one block at a time (the largest block's size).
+    scratch: Vec<f64>,
     /// `S` (or the whole matrix when dense), then its Cholesky factor
     /// (lower triangle, row-major, `g × g` with `g = n − global`).
     chol: Vec<f64>,
@@ -99,12 +99,13 @@ impl NormalEquations {
                 start: g.start,
                 len: g.len(),
                 inv: vec![0.0; g.len() * g.len()],
-                chol: vec![0.0; g.len() * g.len()],
                 coupling: Vec::new(),
             });
         }
         let g = n - next;
+        let largest = groups.iter().map(|g| g.len()).max().unwrap_or(0);
         Some(NormalEquations {
+            scratch: vec![0.0; largest * largest],
             n,
             global: next,
             group_of,
@@ -185,9 +186,10 @@ impl NormalEquations {
         }
         let reg = REGULARISATION * max_diag;
         for b in &mut self.blocks {
-            b.chol.copy_from_slice(&b.inv);
-            cholesky(&mut b.chol, b.len, reg, max_diag)?;
-            invert(&b.chol, b.len, &mut b.inv);
+            let chol = &mut self.scratch[..b.len * b.len];
+            chol.copy_from_slice(&b.inv);
+            cholesky(chol, b.len, reg, max_diag)?;
+            invert(chol, b.len, &mut b.inv);
             // Merge the coupling entries of equal position.
             b.coupling.sort_unstable_by_key(|e| (e.0, e.1));
             let mut merged: Vec<(usize, usize, f64)> = Vec::with_capacity(b.coupling.len());
