@@ -329,6 +329,20 @@ struct Residuals {
     wy: Vec<f64>,
 }
 
+impl Residuals {
+    /// All zeros, for `n` columns and `m` rows.
+    fn zeros(n: usize, m: usize) -> Self {
+        Residuals {
+            p: vec![0.0; m],
+            u: vec![0.0; n],
+            d: vec![0.0; n],
+            xz: vec![0.0; n],
+            tv: vec![0.0; n],
+            wy: vec![0.0; m],
+        }
+    }
+}
+
 /// Mehrotra's method on the presolved problem with `x' ∈ [0, u]`, whose
 /// objective differs from the original one by `offset = q·lo`. Returns
 /// `x'`, the scaled row duals, the iterations and convergence, or `None` on
@@ -352,27 +366,13 @@ fn interior_point(
     if !normal.fits(rows) {
         return None;
     }
-    let mut res = Residuals {
-        p: vec![0.0; m],
-        u: vec![0.0; n],
-        d: vec![0.0; n],
-        xz: vec![0.0; n],
-        tv: vec![0.0; n],
-        wy: vec![0.0; m],
-    };
+    let mut res = Residuals::zeros(n, m);
     let mut dir = Direction::zeros(n, m);
     let mut aff = Direction::zeros(n, m);
     let mut trial = Direction::zeros(n, m);
     // Residuals of a corrector: the linear ones zero, the products' targets
     // filled in per corrector.
-    let mut corr_res = Residuals {
-        p: vec![0.0; m],
-        u: vec![0.0; n],
-        d: vec![0.0; n],
-        xz: vec![0.0; n],
-        tv: vec![0.0; n],
-        wy: vec![0.0; m],
-    };
+    let mut corr_res = Residuals::zeros(n, m);
     let mut scratch_m = vec![0.0; m];
     let mut scratch_n = vec![0.0; n];
     let pairs = (2 * n + m) as f64;
