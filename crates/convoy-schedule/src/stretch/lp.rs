@@ -452,7 +452,7 @@ fn separate(
             .copied()
             .filter(|&u| Some(u) != spreading.cloud_vertex)
             .collect();
-        let mut violated: Vec<(f64, usize)> = Vec::new();
+        let mut violated: Vec<(f64, usize, f64)> = Vec::new();
         let mut prefix = 0.0;
         for k in 1..=reached.len() {
             // A potential is at most the span, whatever the path.
@@ -462,14 +462,12 @@ fn separate(
             }
             let rhs = spreading.rhs(source, &reached[..k]);
             if rhs - prefix > TOLERANCE * rhs.max(1.0) {
-                violated.push((rhs - prefix, k));
+                violated.push((rhs - prefix, k, rhs));
             }
         }
         violated.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(_, k) in violated.iter().take(CUTS_PER_SOURCE) {
-            let set = reached[..k].to_vec();
-            let rhs = spreading.rhs(source, &set);
-            cuts.add_vertex(source, set, rhs);
+        for &(_, k, rhs) in violated.iter().take(CUTS_PER_SOURCE) {
+            cuts.add_vertex(source, reached[..k].to_vec(), rhs);
             added += 1;
         }
     }
@@ -684,7 +682,7 @@ fn separate_sets(
 ) -> usize {
     let vertices = trees.len();
     let mut pairs = 0.0;
-    let mut violated: Vec<(f64, usize)> = Vec::new();
+    let mut violated: Vec<(f64, usize, f64)> = Vec::new();
     for k in 2..=set.len() {
         let u = set[k - 1];
         pairs += set[..k - 1].iter().map(|&a| trees[a].dist[u]).sum::<f64>();
@@ -693,18 +691,18 @@ fn separate_sets(
         }
         let rhs = spreading.set_rhs(&set[..k]);
         if rhs - pairs > TOLERANCE * rhs.max(1.0) {
-            violated.push((rhs - pairs, k));
+            violated.push((rhs - pairs, k, rhs));
         }
     }
     violated.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut added = 0;
-    for &(_, k) in violated.iter().take(SET_CUTS_PER_SOURCE) {
+    for &(_, k, rhs) in violated.iter().take(SET_CUTS_PER_SOURCE) {
         // Each pair once: the path from the earlier member's tree to the later.
         let mut count = vec![0.0; cols.ends.len()];
         for (i, &a) in set[..k - 1].iter().enumerate() {
             add_paths(&trees[a], cols, a, &set[i + 1..k], &mut count);
         }
-        rows.push(((nonzero(count), spreading.set_rhs(&set[..k])), 0));
+        rows.push(((nonzero(count), rhs), 0));
         added += 1;
     }
     added
