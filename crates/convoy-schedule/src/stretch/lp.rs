@@ -66,7 +66,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::ops::Range;
 
-use super::ipm;
+use super::{ipm, normal};
 use crate::arrangement::{self, Arr, Combine};
 use crate::budget::Budget;
 
@@ -191,13 +191,16 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
             }
             break;
         }
-        // Memory: every source's block of the normal equations (its inverse
-        // and a shared factor), the lengths' Schur complement, and about
-        // 250 bytes per row across the rows and the solver's vectors.
+        // Memory: every source's block of the normal equations (its
+        // inverse), the lengths' Schur complement, the elimination's
+        // scratch, and about 250 bytes per row across the rows and the
+        // solver's vectors.
         let block = (vertices - 1) as u64;
         let groups = cuts.sources.len() as u64;
         let rows = groups * 2 * m as u64 + (cuts.vertex.len() + cuts.sets.len()) as u64;
-        let bytes = 8 * ((groups + 1) * block * block + (m * m) as u64) + 250 * rows;
+        let bytes = 8 * (groups * block * block + (m * m) as u64)
+            + normal::scratch_bytes(block as usize, m)
+            + 250 * rows;
         if bytes > MAX_LP_BYTES {
             break;
         }
