@@ -52,7 +52,8 @@
 //! cannot satisfy makes the problem infeasible, and every row is scaled by
 //! its largest coefficient.
 //!
-//! Deterministic, single-threaded, allocation only in `Vec`s, and no panics:
+//! Deterministic (the blocked factorisation's two threads add fixed halves
+//! in a fixed order), allocation only in `Vec`s, and no panics:
 //! malformed input (mismatched lengths, non-finite numbers, a column out of
 //! range, `lo ≥ hi`) and numerical breakdown give `None`.
 

@@ -23,6 +23,14 @@
 //!   one edge of one source's shortest-path constraints or one source's
 //!   spreading constraint.
 //!
+//! The kernels are cache-blocked (a right-looking Cholesky by panels, the
+//! inverse as `L⁻ᵀ L⁻¹` in contiguous dot products, `S` updated row by row
+//! for four blocks at a time) and built twice, portable and AVX2, chosen at
+//! run time; both do the same additions in the same order (no fused
+//! multiply-add), as do the two threads that share the blocks. On the
+//! 279-VM cluster's size one factorisation went from 8.3 s to about 2 s
+//! (`factor_speed` below).
+//!
 //! Both keep the diagonal strictly positive (every column is boxed), add a
 //! small regularisation relative to the largest diagonal entry, and replace
 //! a non-positive pivot by a huge one (dropping that direction) rather than
