@@ -326,6 +326,7 @@ const PANEL: usize = 64;
 #[inline(always)]
 fn cholesky(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()> {
     let tiny = 1e-30 * scale.max(f64::MIN_POSITIVE);
+    let mut panel = Vec::new();
     for k0 in (0..n).step_by(PANEL) {
         let k1 = (k0 + PANEL).min(n);
         // The panel's rows, diagonal block first, against the panel alone:
@@ -349,28 +350,76 @@ fn cholesky(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()> {
                 };
             }
         }
-        // Trailing update: a[i][j] −= L[i][k0..k1]·L[j][k0..k1], j ≤ i.
-        for ib in (k1..n).step_by(PANEL) {
-            let ie = (ib + PANEL).min(n);
-            for jb in (k1..ie).step_by(PANEL) {
-                for i in ib..ie {
-                    let (head, tail) = a.split_at_mut(i * n);
-                    let row_i = &mut tail[..n];
-                    let (panel_i, rest) = row_i.split_at_mut(k1);
-                    let panel_i = &panel_i[k0..];
-                    for j in jb..(jb + PANEL).min(i + 1) {
-                        let panel_j = if j == i {
-                            panel_i
-                        } else {
-                            &head[j * n + k0..j * n + k1]
-                        };
-                        rest[j - k1] -= dot(panel_i, panel_j);
-                    }
+        // Trailing update: a[i][j] −= L[i][k0..k1]·L[j][k0..k1], j ≤ i,
+        // from a copy of the panel (contiguous, and shared by the threads).
+        let below = n - k1;
+        if below == 0 {
+            continue;
+        }
+        panel.clear();
+        for i in k1..n {
+            panel.extend_from_slice(&a[i * n + k0..i * n + k1]);
+        }
+        let rows = &mut a[k1 * n..];
+        if below >= PARALLEL_ROWS {
+            // Row i costs i − k1 + 1 dot products: the first 1/√2 of the
+            // rows cost as much as the rest.
+            let split = (below as f64 / std::f64::consts::SQRT_2) as usize;
+            let (mine, theirs) = rows.split_at_mut(split * n);
+            let panel = &panel;
+            std::thread::scope(|scope| {
+                scope.spawn(move || trailing_update(theirs, k1 + split, n, k1, panel));
+                trailing_rows(mine, k1, n, k1, panel);
+            });
+        } else {
+            trailing_rows(rows, k1, n, k1, &panel);
+        }
+    }
+    Some(())
+}
+
+/// Rows below which the trailing update stays on one thread (a block of
+/// the potential form has fewer; the lengths' Schur complement more).
+const PARALLEL_ROWS: usize = 512;
+
+/// [`trailing_rows`] in AVX2 where the processor has it (for the second
+/// thread, which does not inherit the caller's build).
+fn trailing_update(rows: &mut [f64], first: usize, n: usize, k1: usize, panel: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has just been found to support AVX2.
+        return unsafe { trailing_avx2(rows, first, n, k1, panel) };
+    }
+    trailing_rows(rows, first, n, k1, panel)
+}
+
+/// [`trailing_rows`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn trailing_avx2(rows: &mut [f64], first: usize, n: usize, k1: usize, panel: &[f64]) {
+    trailing_rows(rows, first, n, k1, panel)
+}
+
+/// The trailing update of a panel on `rows` (matrix rows `first..`, each
+/// `n` long): `a[i][j] −= P[i]·P[j]` for `k1 ≤ j ≤ i`, where `P[i]` is
+/// row `i`'s panel segment (`panel`, from row `k1` on), tile by tile.
+#[inline(always)]
+fn trailing_rows(rows: &mut [f64], first: usize, n: usize, k1: usize, panel: &[f64]) {
+    let count = rows.len() / n;
+    let width = panel.len() / (n - k1);
+    let segment = |i: usize| &panel[(i - k1) * width..(i - k1 + 1) * width];
+    for ib in (first..first + count).step_by(PANEL) {
+        let ie = (ib + PANEL).min(first + count);
+        for jb in (k1..ie).step_by(PANEL) {
+            for i in ib..ie {
+                let pi = segment(i);
+                let row = &mut rows[(i - first) * n..(i - first + 1) * n];
+                for j in jb..(jb + PANEL).min(i + 1) {
+                    row[j] -= dot(pi, segment(j));
                 }
             }
         }
     }
-    Some(())
 }
 
 /// The full inverse of `L Lᵀ` from the factor `L` (lower, `n × n`), as
@@ -416,8 +465,7 @@ pub(super) fn scratch_bytes(largest: usize, globals: usize) -> u64 {
 struct Workspace {
     /// Cholesky factor of one block.
     factor: Vec<f64>,
-    /// The transposed inverse factor of one block, then a transposed
-    /// product.
+    /// The transposed inverse factor of one block.
     transposed: Vec<f64>,
     /// `H = B⁻¹ C` of every block of a batch (`len × k`, row-major).
     products: Vec<Vec<f64>>,
@@ -493,7 +541,7 @@ fn eliminate_portable(
                 }
             }
             b.coupling = merged;
-            layouts.push(coupling_product(b, h, &mut ws.transposed));
+            layouts.push(coupling_product(b, h));
         }
         let shared = layouts.windows(2).all(|w| w[0].1 == w[1].1);
         if shared {
@@ -517,34 +565,27 @@ fn eliminate_portable(
 }
 
 /// `H = B⁻¹ C` of one block into `h` (`len × k` over the `k` global
-/// columns the block touches, row-major), through its transpose `ht`
-/// (formed row by row: `B⁻¹` is symmetric). Returns where each global
+/// columns the block touches, row-major). Returns where each global
 /// column's entries start in `b.coupling` (and their end), and the
 /// columns.
 #[inline(always)]
-fn coupling_product(b: &Block, h: &mut Vec<f64>, ht: &mut Vec<f64>) -> (Vec<usize>, Vec<usize>) {
+fn coupling_product(b: &Block, h: &mut Vec<f64>) -> (Vec<usize>, Vec<usize>) {
     let starts = column_starts(&b.coupling);
     let k = starts.len() - 1;
     let len = b.len;
     let cols: Vec<usize> = starts[..k].iter().map(|&x| b.coupling[x].0).collect();
-    ht.clear();
-    ht.resize(k * len, 0.0);
-    for x in 0..k {
-        let dest = &mut ht[x * len..x * len + len];
-        for &(_, i, c) in &b.coupling[starts[x]..starts[x + 1]] {
-            axpy(dest, c, &b.inv[i * len..i * len + len]);
-        }
-    }
+    // Row i of H gathers from row i of B⁻¹ (in the first-level cache):
+    // cheaper than forming Hᵀ by rows and transposing it.
     h.clear();
     h.resize(len * k, 0.0);
-    const TILE: usize = 32;
-    for x0 in (0..k).step_by(TILE) {
-        for i0 in (0..len).step_by(TILE) {
-            for x in x0..(x0 + TILE).min(k) {
-                for i in i0..(i0 + TILE).min(len) {
-                    h[i * k + x] = ht[x * len + i];
-                }
-            }
+    for i in 0..len {
+        let inv_row = &b.inv[i * len..i * len + len];
+        let h_row = &mut h[i * k..i * k + k];
+        for (x, hx) in h_row.iter_mut().enumerate() {
+            *hx = b.coupling[starts[x]..starts[x + 1]]
+                .iter()
+                .map(|&(_, i2, c)| c * inv_row[i2])
+                .sum();
         }
     }
     (starts, cols)
@@ -792,8 +833,14 @@ mod tests {
 
     #[test]
     fn blocked_solve_inverts_spreading_systems() {
-        for seed in 0..6 {
-            let (mut normal, rows) = spreading_system(12 + seed as usize, 30, seed);
+        // The last has enough lengths for the two-thread trailing update.
+        for seed in 0..7 {
+            let (vertices, edges) = if seed < 6 {
+                (12 + seed as usize, 30)
+            } else {
+                (40, 700)
+            };
+            let (mut normal, rows) = spreading_system(vertices, edges, seed);
             normal.factor(&rows).expect("finite");
             let n = normal.n;
             let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
