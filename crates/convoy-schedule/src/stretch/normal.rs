@@ -46,6 +46,30 @@ const REGULARISATION: f64 = 1e-12;
 /// Replacement of a non-positive Cholesky pivot (drops that direction).
 const HUGE_PIVOT: f64 = 1e64;
 
+/// Defines `$name`, which runs `$portable` compiled for AVX2 where the
+/// processor has it (the kernels are `#[inline(always)]`, so they are
+/// compiled into it), and as it is elsewhere. No fused multiply-add: the
+/// arithmetic, and so the bound, is the same either way.
+macro_rules! with_avx2 {
+    ($(#[$doc:meta])* fn $name:ident = $portable:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        $(#[$doc])*
+        fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) -> $ret {
+                    $portable($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has just been found to support AVX2.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
+        }
+    };
+}
+
 /// Read access to the constraint rows: `row(r)` gives the columns
 /// (ascending, distinct) and coefficients of row `r`.
 pub(super) trait RowAccess {
@@ -296,21 +320,9 @@ fn column_starts(coupling: &[(usize, usize, f64)]) -> Vec<usize> {
     starts
 }
 
-/// [`cholesky`] in AVX2 where the processor has it (see [`eliminate`]).
-fn dense_cholesky(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has just been found to support AVX2.
-        return unsafe { cholesky_avx2(a, n, reg, scale) };
-    }
-    cholesky(a, n, reg, scale)
-}
-
-/// [`cholesky`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn cholesky_avx2(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()> {
-    cholesky(a, n, reg, scale)
+with_avx2! {
+    /// [`cholesky`], in AVX2 where the processor has it.
+    fn dense_cholesky = cholesky(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()>
 }
 
 /// Panel width of the blocked Cholesky: a 64 × 64 tile of panel rows
@@ -382,22 +394,16 @@ fn cholesky(a: &mut [f64], n: usize, reg: f64, scale: f64) -> Option<()> {
 /// the potential form has fewer; the lengths' Schur complement more).
 const PARALLEL_ROWS: usize = 512;
 
-/// [`trailing_rows`] in AVX2 where the processor has it (for the second
-/// thread, which does not inherit the caller's build).
-fn trailing_update(rows: &mut [f64], first: usize, n: usize, k1: usize, panel: &[f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has just been found to support AVX2.
-        return unsafe { trailing_avx2(rows, first, n, k1, panel) };
-    }
-    trailing_rows(rows, first, n, k1, panel)
-}
-
-/// [`trailing_rows`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn trailing_avx2(rows: &mut [f64], first: usize, n: usize, k1: usize, panel: &[f64]) {
-    trailing_rows(rows, first, n, k1, panel)
+with_avx2! {
+    /// [`trailing_rows`], in AVX2 where the processor has it (for the
+    /// second thread, which does not inherit the caller's build).
+    fn trailing_update = trailing_rows(
+        rows: &mut [f64],
+        first: usize,
+        n: usize,
+        k1: usize,
+        panel: &[f64]
+    ) -> ()
 }
 
 /// The trailing update of a panel on `rows` (matrix rows `first..`, each
@@ -481,38 +487,17 @@ impl Workspace {
     }
 }
 
-/// Inverts `blocks` (formed in `inv`) and subtracts their `Cᵀ B⁻¹ C` from
-/// `s` (lower triangle, `g × g`), in AVX2 where the processor has it.
-fn eliminate(
-    blocks: &mut [Block],
-    s: &mut [f64],
-    g: usize,
-    reg: f64,
-    scale: f64,
-    ws: &mut Workspace,
-) -> Option<()> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has just been found to support AVX2.
-        return unsafe { eliminate_avx2(blocks, s, g, reg, scale, ws) };
-    }
-    eliminate_portable(blocks, s, g, reg, scale, ws)
-}
-
-/// [`eliminate`] compiled for AVX2 (the kernels are inlined into it). No
-/// fused multiply-add: the arithmetic, and so the bound, is the same as
-/// without.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn eliminate_avx2(
-    blocks: &mut [Block],
-    s: &mut [f64],
-    g: usize,
-    reg: f64,
-    scale: f64,
-    ws: &mut Workspace,
-) -> Option<()> {
-    eliminate_portable(blocks, s, g, reg, scale, ws)
+with_avx2! {
+    /// Inverts `blocks` (formed in `inv`) and subtracts their `Cᵀ B⁻¹ C`
+    /// from `s` (lower triangle, `g × g`).
+    fn eliminate = eliminate_portable(
+        blocks: &mut [Block],
+        s: &mut [f64],
+        g: usize,
+        reg: f64,
+        scale: f64,
+        ws: &mut Workspace
+    ) -> Option<()>
 }
 
 #[inline(always)]
@@ -779,56 +764,6 @@ mod tests {
             .map(|_| 10f64.powf(rng.gen_range(-4.0..0.0)))
             .collect();
         (normal, rows)
-    }
-
-    #[test]
-    fn blocked_solve_inverts_random_small_systems() {
-        for seed in 0..200u64 {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let ngroups = rng.gen_range(1..=4);
-            let mut groups = Vec::new();
-            let mut next = 0;
-            for _ in 0..ngroups {
-                let len = rng.gen_range(1..=5);
-                groups.push(next..next + len);
-                next += len;
-            }
-            let n = next + rng.gen_range(1..=6);
-            let mut rows = Vec::new();
-            for _ in 0..rng.gen_range(3..=25) {
-                let mut coefs: Vec<(usize, f64)> = Vec::new();
-                if rng.gen_bool(0.8) {
-                    let g = &groups[rng.gen_range(0..groups.len())];
-                    for _ in 0..rng.gen_range(1..=3) {
-                        coefs.push((rng.gen_range(g.clone()), rng.gen_range(-2.0..2.0)));
-                    }
-                }
-                for _ in 0..rng.gen_range(1..=3) {
-                    coefs.push((rng.gen_range(next..n), rng.gen_range(0.2..2.0)));
-                }
-                coefs.sort_by_key(|p| p.0);
-                coefs.dedup_by_key(|p| p.0);
-                rows.push(coefs.into_iter().unzip());
-            }
-            let rows = RowList(rows);
-            let mut normal = NormalEquations::new(n, rows.len(), &groups).unwrap();
-            normal.d = (0..rows.len()).map(|_| rng.gen_range(0.1..2.0)).collect();
-            normal.diag = (0..n).map(|_| rng.gen_range(0.1..2.0)).collect();
-            normal.factor(&rows).unwrap();
-            let x: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-            let mut b = vec![0.0; n];
-            normal.mul(&rows, &x, &mut b);
-            normal.solve(&mut b);
-            let error = x
-                .iter()
-                .zip(&b)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
-            assert!(
-                error < 1e-6,
-                "seed {seed} groups {groups:?}: off by {error}"
-            );
-        }
     }
 
     #[test]
