@@ -212,7 +212,13 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         // Work of one interior-point iteration (see the module `normal`):
         // forming the normal equations, inverting every source's block, the
         // Schur complement and its factorisation.
-        let forming: u64 = lp.rows.iter().map(|r| (r.0.len() * r.0.len()) as u64).sum();
+        // (Each row adds its lower triangle: a spreading row of k VMs,
+        // k(k+1)/2 products.)
+        let forming: u64 = lp
+            .rows
+            .iter()
+            .map(|r| (r.0.len() * (r.0.len() + 1) / 2) as u64)
+            .sum();
         let blocks = lp.groups.len() as u64 * (block.pow(3) + 4 * (m as u64).pow(2));
         let estimate = forming + blocks + (m * m * m / 3) as u64;
         // The last solve's iteration count prices the next one.
