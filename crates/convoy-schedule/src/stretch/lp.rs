@@ -50,9 +50,9 @@
 //! Mehrotra's interior point method), run Dijkstra from every vertex, and
 //! add the most violated vertex constraints (the `k` nearest minimise the
 //! left-hand side among sets of size `k` with unit durations, so that
-//! separation is exact); when none is violated, add set and subgraph
-//! constraints too, on the prefixes of a set grown greedily around every
-//! vertex. Constraints whose dual stayed negligible for a while are
+//! separation is exact); when none is violated, or a round gained less
+//! than 10⁻³, add set and subgraph constraints too, on the prefixes of a
+//! set grown greedily around every vertex. Constraints whose dual stayed negligible for a while are
 //! dropped to keep each LP small.
 //!
 //! The value returned is not the solver's objective but a certificate by
