@@ -189,6 +189,7 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
     // violated by ever less as their paths switch, so the loop also stops
     // when the bound has stalled.
     let mut recent: Vec<f64> = Vec::new();
+    let mut round: u32 = 0;
     loop {
         let added = separate(&spreading, &adj, &cols, &lengths, sets, &mut cuts, budget);
         if added == 0 {
@@ -251,6 +252,16 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         // violated constraints.
         last_iterations = u64::from(solution.iterations).max(1);
         best = best.max(certificate(&lp.q, &lp.lo, &lp.hi, &lp.rows, &solution.y));
+        round += 1;
+        tracing::debug!(
+            round,
+            rows = lp.rows.len(),
+            iterations = solution.iterations,
+            converged = solution.converged,
+            set_constraints = sets,
+            bound = best * weight_scale * time_scale,
+            "stretch LP round"
+        );
         cuts.retire(&solution.y[lp.first_cut..]);
         recent.push(best);
         // Vertex constraints can go on being violated by a little while the
