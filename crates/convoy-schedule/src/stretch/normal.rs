@@ -28,7 +28,7 @@
 //! for four blocks at a time) and built twice, portable and AVX2, chosen at
 //! run time; both do the same additions in the same order (no fused
 //! multiply-add), as do the two threads that share the blocks. On the
-//! 279-VM cluster's size one factorisation went from 8.3 s to about 2 s
+//! 279-VM cluster's size one factorisation went from 7.6 s to 1.5 s
 //! (`factor_speed` below).
 //!
 //! Both keep the diagonal strictly positive (every column is boxed), add a
