@@ -60,19 +60,22 @@ fn main() -> ExitCode {
             };
         }
     };
-    if !matches!(cli.command, Command::Agent(_)) {
-        // Silent unless asked: `RUST_LOG=convoy_schedule=debug` shows, for
-        // one, every round of the stretch LP bound. (The agent sets up its
-        // own, at info.)
-        let _ = tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "warn".into()),
-            )
-            .try_init();
-    }
+    // Logs go to stderr. The agent is a service and logs at info; the other
+    // commands stay silent unless asked: `RUST_LOG=convoy_schedule=debug`
+    // shows, for one, every round of the stretch LP bound.
+    let default_level = if matches!(cli.command, Command::Agent(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .try_init();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Plan(args) => cmd::plan::run(args),

@@ -52,8 +52,8 @@
 //! left-hand side among sets of size `k` with unit durations, so that
 //! separation is exact); when none is violated, or a round gained less
 //! than 10⁻³, add set and subgraph constraints too, on the prefixes of a
-//! set grown greedily around every vertex. Constraints whose dual stayed negligible for a while are
-//! dropped to keep each LP small.
+//! set grown greedily around every vertex. Constraints whose dual stayed
+//! negligible for a while are dropped to keep each LP small.
 //!
 //! The value returned is not the solver's objective but a certificate by
 //! weak duality computed here from the row duals, clipped at zero: for

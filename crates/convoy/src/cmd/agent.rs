@@ -1,7 +1,6 @@
 //! `convoy agent`: the host agent. Runs on each hypervisor host, owns its
 //! QEMU processes, and serves the mover over HTTP+JSON with a bearer token.
 
-use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,13 +63,6 @@ pub fn read_token(file: Option<&PathBuf>) -> anyhow::Result<String> {
 
 /// Runs `convoy agent` until SIGINT or SIGTERM; the guests keep running.
 pub fn run(args: AgentArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let token = read_token(args.token_file.as_ref())?;
     let address = match args.migrate_address {
         Some(a) => a,
