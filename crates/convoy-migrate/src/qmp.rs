@@ -110,12 +110,21 @@ impl Qmp {
             timeout,
         };
         let deadline = Instant::now() + timeout;
-        let greeting = qmp.read_message(deadline, "the greeting")?;
-        if greeting.get("QMP").is_none() {
-            return Err(QmpError::Protocol(format!(
-                "expected a greeting, got {greeting}"
-            )));
-        }
+        // QEMU can flush an event meant for the previous client onto a new
+        // connection before its greeting (seen once in CI: a block job's
+        // JOB_STATUS_CHANGE right after the mover reconnected); keep such
+        // events like any other rather than fail the move.
+        let greeting = loop {
+            let message = qmp.read_message(deadline, "the greeting")?;
+            if message.get("QMP").is_some() {
+                break message;
+            }
+            if !qmp.queue_if_event(&message) {
+                return Err(QmpError::Protocol(format!(
+                    "expected a greeting, got {message}"
+                )));
+            }
+        };
         qmp.greeting = greeting;
         qmp.execute("qmp_capabilities", Value::Null)?;
         Ok(qmp)
@@ -362,6 +371,45 @@ mod tests {
         let got = server.join().unwrap();
         assert_eq!(got[0]["execute"], "qmp_capabilities");
         assert_eq!(got[2]["arguments"]["x"], 1);
+    }
+
+    /// A server that writes `before` ahead of its greeting, then answers
+    /// `qmp_capabilities`.
+    fn greet_late(listener: UnixListener, before: &'static str) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut w = stream.try_clone().unwrap();
+            let mut r = BufReader::new(stream);
+            writeln!(w, "{before}").unwrap();
+            writeln!(w, r#"{{"QMP": {{"version": {{"qemu": {{"micro": 2, "minor": 0, "major": 10}}, "package": ""}}, "capabilities": []}}}}"#).unwrap();
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) > 0 {
+                let cmd: Value = serde_json::from_str(&line).unwrap();
+                let _ = writeln!(w, r#"{{"return": {{}}, "id": {}}}"#, cmd["id"]);
+            }
+        })
+    }
+
+    #[test]
+    fn an_event_before_the_greeting_is_queued_and_anything_else_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("qmp.sock");
+        let server = greet_late(
+            UnixListener::bind(&path).unwrap(),
+            r#"{"event": "JOB_STATUS_CHANGE", "data": {"id": "j", "status": "waiting"}, "timestamp": {"seconds": 1, "microseconds": 0}}"#,
+        );
+        let mut q = Qmp::connect(&path, Duration::from_secs(5)).unwrap();
+        assert_eq!(q.version(), Some((10, 0, 2)));
+        let events = q.take_events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].name, "JOB_STATUS_CHANGE");
+        server.join().unwrap();
+
+        let path = dir.path().join("qmp2.sock");
+        let server = greet_late(UnixListener::bind(&path).unwrap(), r#"{"return": {}}"#);
+        let err = Qmp::connect(&path, Duration::from_secs(5)).unwrap_err();
+        assert!(matches!(err, QmpError::Protocol(_)), "{err:?}");
+        server.join().unwrap();
     }
 
     #[test]
