@@ -73,20 +73,46 @@ pub fn exact(problem: &Problem, budget: &mut Budget<'_>) -> Option<(Vec<usize>, 
     Some((problem.to_graph(&order), value))
 }
 
-/// Independent starts of the heuristic (each gets an equal share of what is left).
+/// Independent starts of the heuristic that share the budget equally; a
+/// budget larger than they use pays for more starts.
 const RUNS: usize = 4;
 
-/// The best of [`RUNS`] starts on a connected problem (local indices), each
+/// Most starts however large the budget (an unlimited one would otherwise
+/// never end).
+const MAX_STARTS: usize = 64;
+
+/// Sweeps of exact windows the heuristic keeps budget for (they usually
+/// settle in two or three).
+const POLISH_SWEEPS: u64 = 4;
+
+/// The best of [`RUNS`] starts or more on a connected problem (local indices), each
 /// polished by the insertion local search: the multilevel scheme with
 /// different seeds, and once the Fiedler-vector order of the whole problem
-/// (Juvan & Mohar 1992).
+/// (Juvan & Mohar 1992); the best then has every window of 16 consecutive
+/// VMs rearranged exactly ([`search::polish_windows`]).
 pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
+    // Kept for the exact windows on the best start: a few sweeps, at most a
+    // quarter of the budget.
+    let polish = (POLISH_SWEEPS * search::polish_sweep_cost(arr.n(), search::POLISH_WINDOW))
+        .min(budget.remaining() / 4);
     let mut best: Option<(f64, Vec<usize>)> = None;
-    for run in 0..RUNS {
+    // The most one start has used: a start's local search ends when it
+    // stops finding improvements, whatever its share, so a larger budget
+    // pays for more starts rather than longer ones.
+    let mut longest: u64 = 0;
+    for run in 0.. {
         if budget.is_stopped() && best.is_some() {
             break;
         }
-        let mut child = budget.child(budget.remaining() / (RUNS - run) as u64);
+        let left = budget.remaining().saturating_sub(polish);
+        let share = if run < RUNS {
+            left / (RUNS - run) as u64
+        } else if run < MAX_STARTS && left >= longest.max(1) {
+            left
+        } else {
+            break;
+        };
+        let mut child = budget.child(share);
         let order = if run == 1 {
             let mut order = arrangement::spectral_order(arr, false, 500, rng, &mut child);
             search::improve(arr, &mut order, rng, &mut child);
@@ -94,13 +120,18 @@ pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>
         } else {
             multilevel(arr, rng, &mut child)
         };
+        longest = longest.max(child.used());
         budget.absorb(child);
         let value = arr.stretch(&order);
         if !matches!(&best, Some(b) if b.0 <= value) {
             best = Some((value, order));
         }
     }
-    best.map(|b| b.1).unwrap_or_default()
+    let mut order = best.map(|b| b.1).unwrap_or_default();
+    let mut child = budget.child(budget.remaining());
+    search::polish_windows(arr, &mut order, search::POLISH_WINDOW, &mut child);
+    budget.absorb(child);
+    order
 }
 
 /// The multilevel scheme with the stretch local search at every level.

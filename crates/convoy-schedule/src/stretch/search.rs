@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::arrangement::Arr;
+use crate::arrangement::{self, Arr, Combine};
 use crate::budget::Budget;
 
 /// How far (in positions) an insertion may move a vertex.
@@ -325,4 +325,259 @@ pub(crate) fn improve(
         }
     }
     *order = st.order;
+}
+
+/// VMs per window of [`polish_windows`]: one exact window costs
+/// `2·16·2¹⁶` units (about 2·10⁶), a sweep of 279 VMs about 7·10⁷.
+pub(crate) const POLISH_WINDOW: usize = 16;
+
+/// Work of one sweep of [`polish_windows`] over `n` VMs with windows of
+/// `size` (what the subset programme charges per window).
+pub(crate) fn polish_sweep_cost(n: usize, size: usize) -> u64 {
+    let size = size.min(n);
+    if size < 3 {
+        return 0;
+    }
+    let windows = (n - size).div_ceil((size / 2).max(1)) as u64 + 1;
+    windows * ((2 * size as u64) << size)
+}
+
+/// Reorders every window of `size` consecutive VMs optimally with the rest
+/// of the order held in place, sliding by half a window and sweeping again
+/// until a sweep changes nothing or the budget runs out. Returns how many
+/// windows it improved.
+///
+/// An insertion moves one VM at a time, and the annealer only accepts a
+/// few uphill steps in a row; a window solved exactly by the subset
+/// programme also makes the moves that need several VMs to travel together
+/// (the exact "sliding window" optimisation of local search for layout
+/// problems; Díaz, Petit & Serna, "A survey of graph layout problems",
+/// ACM Computing Surveys 2002, §5). With the prefix before the window and
+/// the suffix after it fixed, a window VM `v` completing at `t(v)` pays
+/// `w·(t(v) − t(u))` to a neighbour `u` before the window and `w·(t(u) −
+/// t(v))` to one after it: a term linear in `t(v)`, which the programme
+/// already prices for cloud peers. So the window is the subset programme's
+/// problem on its own edges with "cloud" weight `cloud(v) + w(v, before) −
+/// w(v, after)` (negative when the suffix pulls `v` late).
+pub(crate) fn polish_windows(
+    arr: &Arr,
+    order: &mut [usize],
+    size: usize,
+    budget: &mut Budget<'_>,
+) -> usize {
+    let n = arr.n();
+    let size = size.min(n);
+    if size < 3 {
+        return 0;
+    }
+    let step = (size / 2).max(1);
+    let mut pos = vec![0usize; n];
+    let mut improved = 0;
+    loop {
+        let before = improved;
+        let mut start = 0;
+        loop {
+            for (i, &v) in order.iter().enumerate() {
+                pos[v] = i;
+            }
+            match optimise_window(arr, order, &pos, start..start + size, budget) {
+                None => return improved,
+                Some(true) => improved += 1,
+                Some(false) => {}
+            }
+            if start + size == n {
+                break;
+            }
+            start = (start + step).min(n - size);
+        }
+        if improved == before {
+            return improved;
+        }
+    }
+}
+
+/// Replaces `order[window]` by its best arrangement with everything else
+/// in place (`pos`: every VM's position in `order`). `Some(true)` when it
+/// improved, `None` when the budget cannot pay for the subset programme.
+fn optimise_window(
+    arr: &Arr,
+    order: &mut [usize],
+    pos: &[usize],
+    window: std::ops::Range<usize>,
+    budget: &mut Budget<'_>,
+) -> Option<bool> {
+    let size = window.len();
+    let members = &order[window.clone()];
+    let mut edges = Vec::new();
+    let mut linear = vec![0.0; size];
+    for (i, &v) in members.iter().enumerate() {
+        linear[i] = arr.cloud[v];
+        for (u, w) in arr.nbrs(v) {
+            if window.contains(&pos[u]) {
+                let j = pos[u] - window.start;
+                if i < j {
+                    edges.push((i as u32, j as u32, w));
+                }
+            } else if pos[u] < window.start {
+                linear[i] += w;
+            } else {
+                linear[i] -= w;
+            }
+        }
+    }
+    let dur = members.iter().map(|&v| arr.dur[v]).collect();
+    let sub = Arr::from_edges(size, edges, linear, vec![0.0; size], dur);
+    let best = arrangement::subset_dp(&sub, Combine::Sum, budget)?;
+    let identity: Vec<usize> = (0..size).collect();
+    let (now, then) = (sub.stretch(&identity), sub.stretch(&best));
+    // Only a clear gain: the window's terms are differences of large sums.
+    if then < now - 1e-12 * arr_scale(&sub).max(now.abs()) {
+        let arranged: Vec<usize> = best.iter().map(|&i| members[i]).collect();
+        order[window].copy_from_slice(&arranged);
+        Some(true)
+    } else {
+        Some(false)
+    }
+}
+
+/// Magnitude of a window problem's terms (for the improvement tolerance).
+fn arr_scale(sub: &Arr) -> f64 {
+    let total: f64 = sub.dur.iter().sum();
+    total * (sub.deg.iter().sum::<f64>() + sub.cloud.iter().map(|c| c.abs()).sum::<f64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+    use crate::budget::NoControl;
+
+    fn random_arr(n: usize, rng: &mut ChaCha8Rng, cloud: bool) -> Arr {
+        let mut edges = Vec::new();
+        for a in 0..n as u32 {
+            for b in a + 1..n as u32 {
+                if rng.gen_bool(0.35) {
+                    edges.push((a, b, rng.gen_range(1..100) as f64));
+                }
+            }
+        }
+        let cloud = (0..n)
+            .map(|_| {
+                if cloud && rng.gen_bool(0.3) {
+                    rng.gen_range(1..50) as f64
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let dur = (0..n).map(|_| rng.gen_range(1..5) as f64).collect();
+        Arr::from_edges(n, edges, cloud, vec![0.0; n], dur)
+    }
+
+    /// Every arrangement of `order[start..start + size]`, the rest fixed.
+    fn best_by_brute_force(arr: &Arr, order: &[usize], start: usize, size: usize) -> f64 {
+        fn permute(
+            k: usize,
+            w: &mut Vec<usize>,
+            full: &mut Vec<usize>,
+            start: usize,
+            arr: &Arr,
+            best: &mut f64,
+        ) {
+            if k == w.len() {
+                full[start..start + w.len()].copy_from_slice(w);
+                *best = best.min(arr.stretch(full));
+                return;
+            }
+            for i in k..w.len() {
+                w.swap(k, i);
+                permute(k + 1, w, full, start, arr, best);
+                w.swap(k, i);
+            }
+        }
+        let mut best = f64::INFINITY;
+        let mut window = order[start..start + size].to_vec();
+        permute(0, &mut window, &mut order.to_vec(), start, arr, &mut best);
+        best
+    }
+
+    #[test]
+    fn a_window_gets_its_best_arrangement_with_the_rest_in_place() {
+        let control = NoControl;
+        for seed in 0..40 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let n = rng.gen_range(6..11);
+            let arr = random_arr(n, &mut rng, seed % 2 == 0);
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let size = rng.gen_range(3..=6.min(n));
+            let start = rng.gen_range(0..=n - size);
+            let expected = best_by_brute_force(&arr, &order, start, size);
+            let mut pos = vec![0; n];
+            for (i, &v) in order.iter().enumerate() {
+                pos[v] = i;
+            }
+            let before = order.clone();
+            let mut budget = Budget::new(u64::MAX / 4, &control);
+            let improved =
+                optimise_window(&arr, &mut order, &pos, start..start + size, &mut budget).unwrap();
+            let got = arr.stretch(&order);
+            assert!(
+                (got - expected).abs() <= 1e-9 * expected.max(1.0),
+                "seed {seed}: {got} vs {expected}"
+            );
+            assert_eq!(improved, order != before, "seed {seed}");
+            assert_eq!(order[..start], before[..start]);
+            assert_eq!(order[start + size..], before[start + size..]);
+        }
+    }
+
+    #[test]
+    fn polishing_keeps_a_permutation_never_worsens_and_is_deterministic() {
+        let control = NoControl;
+        for seed in 0..20 {
+            let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
+            let n = rng.gen_range(20..60);
+            let arr = random_arr(n, &mut rng, seed % 3 == 0);
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut rng);
+            let start_value = arr.stretch(&order);
+            let mut again = order.clone();
+            let mut budget = Budget::new(u64::MAX / 4, &control);
+            polish_windows(&arr, &mut order, 8, &mut budget);
+            let mut budget = Budget::new(u64::MAX / 4, &control);
+            polish_windows(&arr, &mut again, 8, &mut budget);
+            assert_eq!(order, again, "seed {seed}");
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>());
+            // A random order is far from locally optimal.
+            assert!(arr.stretch(&order) < start_value, "seed {seed}");
+            // At the end no window of the last sweep's grid improves.
+            let mut pos = vec![0; n];
+            for (i, &v) in order.iter().enumerate() {
+                pos[v] = i;
+            }
+            let mut copy = order.clone();
+            let mut budget = Budget::new(u64::MAX / 4, &control);
+            assert_eq!(
+                optimise_window(&arr, &mut copy, &pos, 0..8, &mut budget),
+                Some(false)
+            );
+        }
+    }
+
+    #[test]
+    fn polishing_stops_when_the_budget_cannot_pay_and_leaves_the_order() {
+        let control = NoControl;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let arr = random_arr(30, &mut rng, false);
+        let mut order: Vec<usize> = (0..30).collect();
+        order.shuffle(&mut rng);
+        let before = order.clone();
+        let mut budget = Budget::new(polish_sweep_cost(30, 8) / 100, &control);
+        assert_eq!(polish_windows(&arr, &mut order, 8, &mut budget), 0);
+        assert_eq!(order, before);
+    }
 }
