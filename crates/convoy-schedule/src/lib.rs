@@ -16,6 +16,7 @@ pub mod bandwidth;
 mod budget;
 pub mod constraints;
 pub mod cutwidth;
+mod insertion;
 pub mod online;
 pub mod select;
 pub mod stretch;

@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::arrangement::Arr;
 use crate::budget::Budget;
+use crate::insertion::Layout;
 
 /// How far (in positions) an insertion may move a vertex.
 const WINDOW: usize = 96;
@@ -42,11 +43,7 @@ fn better(tol: (f64, f64), a: Score, b: Score) -> bool {
 }
 
 struct State<'a> {
-    arr: &'a Arr,
-    order: Vec<usize>,
-    pos: Vec<usize>,
-    before: Vec<f64>,
-    mark: Vec<f64>,
+    lay: Layout<'a>,
     cut: Vec<f64>,
     premax: Vec<f64>,
     sufmax: Vec<f64>,
@@ -60,28 +57,12 @@ struct State<'a> {
 impl<'a> State<'a> {
     fn new(arr: &'a Arr, order: Vec<usize>) -> Self {
         let n = arr.n();
-        let mut pos = vec![0; n];
-        for (i, &v) in order.iter().enumerate() {
-            pos[v] = i;
-        }
-        let mut before = vec![0.0; n];
-        for v in 0..n {
-            before[v] = arr
-                .nbrs(v)
-                .filter(|&(u, _)| pos[u] < pos[v])
-                .map(|e| e.1)
-                .sum();
-        }
         let cut = arr.profile(&order, true);
         let scale: f64 = arr.deg.iter().sum::<f64>()
             + arr.cloud.iter().sum::<f64>()
             + arr.stay.iter().sum::<f64>();
         let mut st = State {
-            arr,
-            order,
-            pos,
-            before,
-            mark: vec![0.0; n],
+            lay: Layout::new(arr, order),
             premax: vec![0.0; n + 1],
             sufmax: vec![0.0; n + 2],
             cut,
@@ -102,7 +83,7 @@ impl<'a> State<'a> {
 
     /// Recomputes the prefix/suffix maxima and the score from the cuts.
     fn refresh(&mut self) {
-        let n = self.arr.n();
+        let n = self.lay.arr.n();
         let mut m = f64::NEG_INFINITY;
         for k in 0..=n {
             m = m.max(self.cut[k]);
@@ -128,18 +109,6 @@ impl<'a> State<'a> {
         (c * self.inv_scale).powi(POWER)
     }
 
-    fn set_mark(&mut self, v: usize) {
-        for (u, w) in self.arr.nbrs(v) {
-            self.mark[u] = w;
-        }
-    }
-
-    fn clear_mark(&mut self, v: usize) {
-        for (u, _) in self.arr.nbrs(v) {
-            self.mark[u] = 0.0;
-        }
-    }
-
     /// Whether `a` is better than `b` beyond rounding noise.
     fn better(&self, a: Score, b: Score) -> bool {
         better(self.tol, a, b)
@@ -147,15 +116,15 @@ impl<'a> State<'a> {
 
     /// Score after inserting `v` at each position of `lo..=hi`, through `visit`.
     fn scan(&mut self, v: usize, lo: usize, hi: usize, visit: &mut dyn FnMut(usize, Score)) {
-        let a = self.arr;
+        let a = self.lay.arr;
         let n = a.n();
-        let i = self.pos[v];
-        self.set_mark(v);
+        let i = self.lay.pos[v];
+        self.lay.set_mark(v);
         let base = a.deg[v] - a.cloud[v] + a.stay[v];
-        let (mut bv, mut wmax, mut dsq) = (self.before[v], f64::NEG_INFINITY, 0.0);
+        let (mut bv, mut wmax, mut dsq) = (self.lay.before[v], f64::NEG_INFINITY, 0.0);
         for j in (i + 1)..=hi.min(n - 1) {
-            let x = self.order[j];
-            bv += self.mark[x];
+            let x = self.lay.order[j];
+            bv += self.lay.mark[x];
             let c = self.cut[j + 1] - (base - 2.0 * bv);
             wmax = wmax.max(c);
             dsq += self.pen(c) - self.pen(self.cut[j]);
@@ -168,10 +137,10 @@ impl<'a> State<'a> {
                 },
             );
         }
-        let (mut bv, mut wmax, mut dsq) = (self.before[v], f64::NEG_INFINITY, 0.0);
+        let (mut bv, mut wmax, mut dsq) = (self.lay.before[v], f64::NEG_INFINITY, 0.0);
         for j in (lo..i).rev() {
-            let x = self.order[j];
-            bv -= self.mark[x];
+            let x = self.lay.order[j];
+            bv -= self.lay.mark[x];
             let c = self.cut[j] + (base - 2.0 * bv);
             wmax = wmax.max(c);
             dsq += self.pen(c) - self.pen(self.cut[j + 1]);
@@ -184,45 +153,25 @@ impl<'a> State<'a> {
                 },
             );
         }
-        self.clear_mark(v);
+        self.lay.clear_mark(v);
     }
 
     /// Moves `v` to position `j` and updates the cuts in between.
     fn apply(&mut self, v: usize, j: usize) {
-        let i = self.pos[v];
-        self.set_mark(v);
-        if j > i {
-            for k in (i + 1)..=j {
-                let x = self.order[k];
-                self.before[x] -= self.mark[x];
-                self.before[v] += self.mark[x];
-                self.order[k - 1] = x;
-                self.pos[x] = k - 1;
-            }
-        } else {
-            for k in (j..i).rev() {
-                let x = self.order[k];
-                self.before[x] += self.mark[x];
-                self.before[v] -= self.mark[x];
-                self.order[k + 1] = x;
-                self.pos[x] = k + 1;
-            }
-        }
-        self.order[j] = v;
-        self.pos[v] = j;
-        self.clear_mark(v);
+        let i = self.lay.pos[v];
+        self.lay.shift(v, j);
         for k in (i.min(j) + 1)..=i.max(j) {
-            let y = self.order[k - 1];
-            self.cut[k] = self.cut[k - 1] + self.arr.gain(y, self.before[y], true);
+            let y = self.lay.order[k - 1];
+            self.cut[k] = self.cut[k - 1] + self.lay.arr.gain(y, self.lay.before[y], true);
         }
         self.refresh();
     }
 
     fn best_move(&mut self, v: usize, budget: &mut Budget<'_>) -> Option<usize> {
-        let n = self.arr.n();
-        let i = self.pos[v];
+        let n = self.lay.arr.n();
+        let i = self.lay.pos[v];
         let (lo, hi) = (i.saturating_sub(WINDOW), (i + WINDOW).min(n - 1));
-        if !budget.spend((hi - lo + self.arr.degree(v)) as u64 + 1) {
+        if !budget.spend((hi - lo + self.lay.arr.degree(v)) as u64 + 1) {
             return None;
         }
         let mut best: Option<(usize, Score)> = None;
@@ -251,10 +200,10 @@ impl<'a> State<'a> {
             }
             if let Some(j) = self.best_move(v, budget) {
                 // The apply step refreshes in O(n): count it.
-                budget.spend(self.arr.n() as u64);
-                log.push((v, self.pos[v]));
+                budget.spend(self.lay.arr.n() as u64);
+                log.push((v, self.lay.pos[v]));
                 self.apply(v, j);
-                for u in std::iter::once(v).chain(self.arr.nbrs(v).map(|e| e.0)) {
+                for u in std::iter::once(v).chain(self.lay.arr.nbrs(v).map(|e| e.0)) {
                     if !queued[u] {
                         queued[u] = true;
                         queue.push_back(u);
@@ -295,7 +244,7 @@ pub(crate) fn improve(
         let kicks = rng.gen_range(1..=3);
         for _ in 0..kicks {
             let v = rng.gen_range(0..n);
-            let i = st.pos[v];
+            let i = st.lay.pos[v];
             let reach = (WINDOW / 4).max(1);
             let j = rng.gen_range(i.saturating_sub(reach)..=(i + reach).min(n - 1));
             if j == i || !budget.spend(n as u64 + i.abs_diff(j) as u64) {
@@ -324,5 +273,5 @@ pub(crate) fn improve(
             idle += 1;
         }
     }
-    *order = st.order;
+    *order = st.lay.order;
 }

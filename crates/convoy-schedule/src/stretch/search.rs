@@ -20,122 +20,69 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::arrangement::{self, Arr, Combine};
 use crate::budget::Budget;
+use crate::insertion::Layout;
 
 /// How far (in positions) an insertion may move a vertex.
 const WINDOW: usize = 96;
 
-/// The search state: an order with its inverse and prefix weights.
+/// The search state: the layout and its stretch.
 struct State<'a> {
-    arr: &'a Arr,
-    order: Vec<usize>,
-    pos: Vec<usize>,
-    before: Vec<f64>,
-    mark: Vec<f64>,
+    lay: Layout<'a>,
     value: f64,
 }
 
 impl<'a> State<'a> {
     fn new(arr: &'a Arr, order: Vec<usize>) -> Self {
-        let n = arr.n();
-        let mut pos = vec![0; n];
-        for (i, &v) in order.iter().enumerate() {
-            pos[v] = i;
-        }
-        let mut before = vec![0.0; n];
-        for v in 0..n {
-            before[v] = arr
-                .nbrs(v)
-                .filter(|&(u, _)| pos[u] < pos[v])
-                .map(|e| e.1)
-                .sum();
-        }
         let value = arr.stretch(&order);
         State {
-            arr,
-            order,
-            pos,
-            before,
-            mark: vec![0.0; n],
+            lay: Layout::new(arr, order),
             value,
-        }
-    }
-
-    fn set_mark(&mut self, v: usize) {
-        for (u, w) in self.arr.nbrs(v) {
-            self.mark[u] = w;
-        }
-    }
-
-    fn clear_mark(&mut self, v: usize) {
-        for (u, _) in self.arr.nbrs(v) {
-            self.mark[u] = 0.0;
         }
     }
 
     /// Cost change of the insertion of `v` at each position of `range` (all on
     /// one side of it), reported through `visit(position, delta)`.
     fn scan(&mut self, v: usize, lo: usize, hi: usize, visit: &mut dyn FnMut(usize, f64)) {
-        let a = self.arr;
-        let i = self.pos[v];
-        self.set_mark(v);
+        let a = self.lay.arr;
+        let i = self.lay.pos[v];
+        self.lay.set_mark(v);
         let (dv, base_v) = (a.dur[v], a.deg[v] - a.cloud[v]);
-        let mut bv = self.before[v];
+        let mut bv = self.lay.before[v];
         let mut cum = 0.0;
         for j in (i + 1)..=hi.min(a.n() - 1) {
-            let x = self.order[j];
-            let wx = self.mark[x];
-            let gx = a.deg[x] - 2.0 * (self.before[x] - wx) - a.cloud[x];
+            let x = self.lay.order[j];
+            let wx = self.lay.mark[x];
+            let gx = a.deg[x] - 2.0 * (self.lay.before[x] - wx) - a.cloud[x];
             let gv = base_v - 2.0 * bv;
             cum += dv * gx - a.dur[x] * gv;
             bv += wx;
             visit(j, cum);
         }
-        let mut bv = self.before[v];
+        let mut bv = self.lay.before[v];
         let mut cum = 0.0;
         for j in (lo..i).rev() {
-            let x = self.order[j];
-            let wx = self.mark[x];
+            let x = self.lay.order[j];
+            let wx = self.lay.mark[x];
             bv -= wx;
             let gv = base_v - 2.0 * bv;
-            let gx = a.deg[x] - 2.0 * self.before[x] - a.cloud[x];
+            let gx = a.deg[x] - 2.0 * self.lay.before[x] - a.cloud[x];
             cum += a.dur[x] * gv - dv * gx;
             visit(j, cum);
         }
-        self.clear_mark(v);
+        self.lay.clear_mark(v);
     }
 
     /// Moves `v` to position `j`, shifting the vertices in between.
     fn apply(&mut self, v: usize, j: usize) {
-        let i = self.pos[v];
-        self.set_mark(v);
-        if j > i {
-            for k in (i + 1)..=j {
-                let x = self.order[k];
-                self.before[x] -= self.mark[x];
-                self.before[v] += self.mark[x];
-                self.order[k - 1] = x;
-                self.pos[x] = k - 1;
-            }
-        } else {
-            for k in (j..i).rev() {
-                let x = self.order[k];
-                self.before[x] += self.mark[x];
-                self.before[v] -= self.mark[x];
-                self.order[k + 1] = x;
-                self.pos[x] = k + 1;
-            }
-        }
-        self.order[j] = v;
-        self.pos[v] = j;
-        self.clear_mark(v);
+        self.lay.shift(v, j);
     }
 
     /// The best insertion of `v` within the window, if it improves.
     fn best_move(&mut self, v: usize, budget: &mut Budget<'_>) -> Option<(usize, f64)> {
-        let n = self.arr.n();
-        let i = self.pos[v];
+        let n = self.lay.arr.n();
+        let i = self.lay.pos[v];
         let (lo, hi) = (i.saturating_sub(WINDOW), (i + WINDOW).min(n - 1));
-        if !budget.spend((hi - lo + self.arr.degree(v)) as u64 + 1) {
+        if !budget.spend((hi - lo + self.lay.arr.degree(v)) as u64 + 1) {
             return None;
         }
         let mut best: Option<(usize, f64)> = None;
@@ -164,10 +111,10 @@ impl<'a> State<'a> {
                 return;
             }
             if let Some((j, delta)) = self.best_move(v, budget) {
-                log.push((v, self.pos[v], j));
+                log.push((v, self.lay.pos[v], j));
                 self.apply(v, j);
                 self.value += delta;
-                for u in std::iter::once(v).chain(self.arr.nbrs(v).map(|e| e.0)) {
+                for u in std::iter::once(v).chain(self.lay.arr.nbrs(v).map(|e| e.0)) {
                     if !queued[u] {
                         queued[u] = true;
                         queue.push_back(u);
@@ -187,7 +134,7 @@ const ANNEAL_UNITS_PER_VERTEX: u64 = 20_000;
 /// probability 1/e down to a thousandth of it, over as many steps as the
 /// budget pays for. Leaves the best layout seen in `st`.
 fn anneal(st: &mut State<'_>, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) {
-    let n = st.arr.n();
+    let n = st.lay.arr.n();
     let reach = WINDOW.min(n - 1);
     // A move scans |i − j| positions: reach / 2 on average.
     let step_cost = (reach / 2 + 2) as u64;
@@ -197,7 +144,7 @@ fn anneal(st: &mut State<'_>, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) {
     }
     let pick = |st: &mut State<'_>, rng: &mut ChaCha8Rng| {
         let v = rng.gen_range(0..n);
-        let i = st.pos[v];
+        let i = st.lay.pos[v];
         let j = rng.gen_range(i.saturating_sub(reach)..=(i + reach).min(n - 1));
         let mut delta = 0.0;
         if j != i {
@@ -222,7 +169,7 @@ fn anneal(st: &mut State<'_>, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) {
     let t0 = uphill.0 / uphill.1 as f64;
     let cooling = (1e-3f64).powf(1.0 / steps as f64);
     let mut temp = t0;
-    let mut best = (st.value, st.order.clone());
+    let mut best = (st.value, st.lay.order.clone());
     for _ in 0..steps {
         let (v, i, j, delta) = pick(st, rng);
         if !budget.spend(i.abs_diff(j) as u64 + 2) {
@@ -234,12 +181,12 @@ fn anneal(st: &mut State<'_>, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) {
             st.value += delta;
             if st.value < best.0 - 1e-12 * best.0.abs() {
                 best.0 = st.value;
-                best.1.clone_from(&st.order);
+                best.1.clone_from(&st.lay.order);
             }
         }
     }
     if best.0 < st.value {
-        *st = State::new(st.arr, best.1);
+        *st = State::new(st.lay.arr, best.1);
     }
 }
 
@@ -282,7 +229,7 @@ pub(crate) fn improve(
         let kicks = rng.gen_range(1..=3);
         for _ in 0..kicks {
             let v = rng.gen_range(0..n);
-            let i = st.pos[v];
+            let i = st.lay.pos[v];
             let reach = (WINDOW / 4).max(1);
             let lo = i.saturating_sub(reach);
             let hi = (i + reach).min(n - 1);
@@ -324,7 +271,7 @@ pub(crate) fn improve(
             idle += 1;
         }
     }
-    *order = st.order;
+    *order = st.lay.order;
 }
 
 /// VMs per window of [`polish_windows`]: one exact window costs
