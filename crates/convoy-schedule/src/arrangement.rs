@@ -626,6 +626,47 @@ pub(crate) enum Combine {
     Max,
 }
 
+/// Solves every connected component of `arr` on its own, smallest first
+/// (they are solved exactly and cheaply, and leave the rest of their share
+/// to the larger ones), each with a share of `budget` in proportion to its
+/// size: the subset programme when it has at most [`EXACT_MAX`] VMs and its
+/// share pays for it, and `part(vertices, sub-problem, exact order or None,
+/// share)` makes the component's result. With `reserve_if_several`, a fifth
+/// of the budget is kept back when there are several components (for a
+/// last search across them).
+pub(crate) fn per_component<P>(
+    arr: &Arr,
+    combine: Combine,
+    budget: &mut Budget<'_>,
+    reserve_if_several: bool,
+    mut part: impl FnMut(Vec<usize>, &Arr, Option<Vec<usize>>, &mut Budget<'_>) -> P,
+) -> Vec<P> {
+    let mut comps = arr.components();
+    comps.sort_by_key(|c| (c.len(), c[0]));
+    let mut pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
+    let reserve = if reserve_if_several && comps.len() > 1 {
+        budget.remaining() / 5
+    } else {
+        0
+    };
+    let mut parts = Vec::with_capacity(comps.len());
+    for comp in comps {
+        let sub = arr.induced(&comp);
+        let share = ((budget.remaining().saturating_sub(reserve)) as u128 * comp.len() as u128
+            / pending.max(1) as u128) as u64;
+        pending -= comp.len() as u64;
+        let mut child = budget.child(share.max(1));
+        let exact = if sub.n() <= EXACT_MAX {
+            subset_dp(&sub, combine, &mut child)
+        } else {
+            None
+        };
+        parts.push(part(comp, &sub, exact, &mut child));
+        budget.absorb(child);
+    }
+    parts
+}
+
 /// Exact optimum by dynamic programming over subsets (the order of a prefix
 /// set does not matter to what follows it), in O(2^n · n) time: the classic
 /// formulation of linear arrangement problems as a shortest path in the

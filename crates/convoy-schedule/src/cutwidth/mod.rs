@@ -126,47 +126,33 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         }
     }
 
-    let mut comps = arr.components();
-    comps.sort_by_key(|c| (c.len(), c[0]));
-    let mut pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
     let anchored = arr.cloud.iter().chain(&arr.stay).any(|&c| c > 0.0);
-    let reserve = if anchored && comps.len() > 1 {
-        budget.remaining() / 5
-    } else {
-        0
-    };
-    let mut parts = Vec::with_capacity(comps.len());
-    for comp in comps {
-        let sub = arr.induced(&comp);
-        let share = ((budget.remaining().saturating_sub(reserve)) as u128 * comp.len() as u128
-            / pending.max(1) as u128) as u64;
-        pending -= comp.len() as u64;
-        let mut child = budget.child(share.max(1));
-        let exact = if sub.n() <= arrangement::EXACT_MAX {
-            arrangement::subset_dp(&sub, Combine::Max, &mut child)
-        } else {
-            None
-        };
-        let (order, lower, solver) = match exact {
-            Some(order) => (order.clone(), sub.cutwidth(&order), "exact-dp"),
-            None => (
-                heuristic(&sub, &mut rng, &mut child),
-                bounds::lower_bound(&sub),
-                "multilevel+local-search",
-            ),
-        };
-        budget.absorb(child);
-        let profile = sub.profile(&order, true);
-        parts.push(Part {
-            start: profile[0],
-            end: profile[profile.len() - 1],
-            peak: profile.iter().cloned().fold(0.0, f64::max),
-            vertices: comp,
-            order,
-            lower,
-            solver,
-        });
-    }
+    let mut parts = arrangement::per_component(
+        arr,
+        Combine::Max,
+        &mut budget,
+        anchored,
+        |comp, sub, exact, child| {
+            let (order, lower, solver) = match exact {
+                Some(order) => (order.clone(), sub.cutwidth(&order), "exact-dp"),
+                None => (
+                    heuristic(sub, &mut rng, child),
+                    bounds::lower_bound(sub),
+                    "multilevel+local-search",
+                ),
+            };
+            let profile = sub.profile(&order, true);
+            Part {
+                start: profile[0],
+                end: profile[profile.len() - 1],
+                peak: profile.iter().cloned().fold(0.0, f64::max),
+                vertices: comp,
+                order,
+                lower,
+                solver,
+            }
+        },
+    );
 
     // Abdel-Wahab & Kameda: load-lowering blocks first by increasing rise,
     // then the others by decreasing (rise − net change).

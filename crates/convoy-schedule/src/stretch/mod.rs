@@ -178,61 +178,46 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         }
     }
 
-    let mut comps = arr.components();
-    // Small components first: they are solved exactly and cheaply.
-    comps.sort_by_key(|c| (c.len(), c[0]));
-    let mut pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
     let has_cloud = arr.cloud.iter().any(|&c| c > 0.0);
-    // Keep a fifth of the effort for interleaving components around cloud edges.
-    let reserve = if has_cloud && comps.len() > 1 {
-        budget.remaining() / 5
-    } else {
-        0
-    };
-    let mut parts = Vec::with_capacity(comps.len());
     // The LP bound's own budget, shared by the components not solved exactly
     // in proportion to their size (a component solved exactly leaves its
     // share to the others).
     let mut bound_budget = Budget::new(options.bound_effort, control);
-    let mut bound_pending: u64 = comps.iter().map(|c| c.len() as u64).sum();
-    for comp in comps {
-        let bound_share = (bound_budget.remaining() as u128 * comp.len() as u128
-            / bound_pending.max(1) as u128) as u64;
-        bound_pending -= comp.len() as u64;
-        let sub = arr.induced(&comp);
-        let share = ((budget.remaining().saturating_sub(reserve)) as u128 * comp.len() as u128
-            / pending.max(1) as u128) as u64;
-        pending -= comp.len() as u64;
-        let mut child = budget.child(share.max(1));
-        let exact = if sub.n() <= arrangement::EXACT_MAX {
-            arrangement::subset_dp(&sub, Combine::Sum, &mut child)
-        } else {
-            None
-        };
-        let part = match exact {
-            Some(order) => Part {
-                lower: sub.stretch(&order),
-                order,
-                vertices: comp,
-                solver: "exact-dp",
-            },
-            None => {
-                let order = heuristic(&sub, &mut rng, &mut child);
-                let mut lp_budget = bound_budget.child(bound_share);
-                let lp = lp::spreading_bound(&sub, &mut lp_budget);
-                bound_budget.absorb(lp_budget);
-                let lower = bounds::lower_bound(&sub).max(bounds::round_up(&sub, lp));
-                Part {
-                    lower,
+    let mut bound_pending = m as u64;
+    // With cloud peers a fifth of the effort is kept for interleaving the
+    // components around their cloud edges.
+    let mut parts = arrangement::per_component(
+        arr,
+        Combine::Sum,
+        &mut budget,
+        has_cloud,
+        |comp, sub, exact, child| {
+            let bound_share = (bound_budget.remaining() as u128 * comp.len() as u128
+                / bound_pending.max(1) as u128) as u64;
+            bound_pending -= comp.len() as u64;
+            match exact {
+                Some(order) => Part {
+                    lower: sub.stretch(&order),
                     order,
                     vertices: comp,
-                    solver: "multilevel+local-search",
+                    solver: "exact-dp",
+                },
+                None => {
+                    let order = heuristic(sub, &mut rng, child);
+                    let mut lp_budget = bound_budget.child(bound_share);
+                    let lp = lp::spreading_bound(sub, &mut lp_budget);
+                    bound_budget.absorb(lp_budget);
+                    let lower = bounds::lower_bound(sub).max(bounds::round_up(sub, lp));
+                    Part {
+                        lower,
+                        order,
+                        vertices: comp,
+                        solver: "multilevel+local-search",
+                    }
                 }
             }
-        };
-        budget.absorb(child);
-        parts.push(part);
-    }
+        },
+    );
 
     // Smith's rule on blocks: a block of total duration p and cloud weight W
     // delays every later block's cloud edges by p; sort by p/W ascending.
