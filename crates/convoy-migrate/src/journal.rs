@@ -218,16 +218,7 @@ impl Journal {
         conn.query_row(
             "SELECT vm, state, attempt, cleaned, spec, error FROM moves WHERE vm = ?1",
             [vm],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
+            |r| Row::try_from(r),
         )
         .optional()
     }
@@ -247,16 +238,7 @@ impl Journal {
             .prepare("SELECT vm, state, attempt, cleaned, spec, error FROM moves ORDER BY vm")
             .map_err(|e| self.err(e))?;
         let rows: Vec<Row> = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })
+            .query_map([], |r| Row::try_from(r))
             .and_then(|it| it.collect())
             .map_err(|e| self.err(e))?;
         drop(stmt);
@@ -428,17 +410,7 @@ impl Journal {
             i64,
         );
         let rows: Vec<Raw> = stmt
-            .query_map([vm], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })
+            .query_map([vm], |r| Raw::try_from(r))
             .and_then(|it| it.collect())
             .map_err(|e| self.err(e))?;
         let corrupt = |detail: String| JournalError::Corrupt {
