@@ -298,47 +298,33 @@ pub trait Backend: Send + Sync {
     }
 }
 
-impl<B: Backend + ?Sized> Backend for Box<B> {
-    fn kind(&self) -> &'static str {
-        (**self).kind()
-    }
-    fn prepare(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).prepare(mv, ctx)
-    }
-    fn transfer(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).transfer(mv, ctx)
-    }
-    fn cutover(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).cutover(mv, ctx)
-    }
-    fn rollback(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).rollback(mv, ctx)
-    }
-    fn observe(&self, mv: &Move) -> Result<Observation, BackendError> {
-        (**self).observe(mv)
-    }
+/// A boxed or shared backend is a backend (the mover holds `Arc<dyn Backend>`).
+macro_rules! forward_backend {
+    ($($pointer:ident),*) => {$(
+        impl<B: Backend + ?Sized> Backend for $pointer<B> {
+            fn kind(&self) -> &'static str {
+                (**self).kind()
+            }
+            fn prepare(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
+                (**self).prepare(mv, ctx)
+            }
+            fn transfer(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
+                (**self).transfer(mv, ctx)
+            }
+            fn cutover(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
+                (**self).cutover(mv, ctx)
+            }
+            fn rollback(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
+                (**self).rollback(mv, ctx)
+            }
+            fn observe(&self, mv: &Move) -> Result<Observation, BackendError> {
+                (**self).observe(mv)
+            }
+        }
+    )*};
 }
 
-impl<B: Backend + ?Sized> Backend for Arc<B> {
-    fn kind(&self) -> &'static str {
-        (**self).kind()
-    }
-    fn prepare(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).prepare(mv, ctx)
-    }
-    fn transfer(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).transfer(mv, ctx)
-    }
-    fn cutover(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).cutover(mv, ctx)
-    }
-    fn rollback(&self, mv: &Move, ctx: &StepContext<'_>) -> Result<(), BackendError> {
-        (**self).rollback(mv, ctx)
-    }
-    fn observe(&self, mv: &Move) -> Result<Observation, BackendError> {
-        (**self).observe(mv)
-    }
-}
+forward_backend!(Box, Arc);
 
 /// Runs one backend step by its name (used by the mover and by tests).
 pub fn run_step<B: Backend + ?Sized>(
