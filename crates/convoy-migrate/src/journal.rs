@@ -93,12 +93,17 @@ fn now_ms() -> i64 {
 
 type Row = (String, String, i64, i64, String, Option<String>);
 
+/// How long [`Journal::open`] waits for another holder of the journal to
+/// let go before refusing it as a second mover.
+pub const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Journal {
     /// Opens (creating if needed) the journal at `path`.
     ///
     /// Only one `Journal` may have a file open at a time (two movers acting
-    /// on the same moves could do them twice): a second open fails with
-    /// [`JournalError::Locked`] until the first is dropped or its process dies.
+    /// on the same moves could do them twice): a second open waits up to
+    /// [`LOCK_GRACE`] and then fails with [`JournalError::Locked`], until the
+    /// first is dropped or its process dies.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let lock_path = {
             let mut p = path.as_os_str().to_owned();
@@ -114,15 +119,38 @@ impl Journal {
                 path: path.to_path_buf(),
                 detail: format!("cannot open {}: {e}", lock_path.display()),
             })?;
-        // SAFETY: flock(2) on a descriptor we own; it touches no memory.
-        let r = unsafe {
-            libc::flock(
-                std::os::unix::io::AsRawFd::as_raw_fd(&lock),
-                libc::LOCK_EX | libc::LOCK_NB,
-            )
-        };
-        if r != 0 {
-            return Err(JournalError::Locked(path.to_path_buf()));
+        // Another holder is waited for a moment before it counts as a second
+        // mover: a process that is exiting, or any child forked while the
+        // lock's descriptor was open (it shares the lock until its exec
+        // closes it), still holds the lock briefly after its owner let go.
+        let deadline = std::time::Instant::now() + LOCK_GRACE;
+        loop {
+            // SAFETY: flock(2) on a descriptor we own; it touches no memory.
+            let r = unsafe {
+                libc::flock(
+                    std::os::unix::io::AsRawFd::as_raw_fd(&lock),
+                    libc::LOCK_EX | libc::LOCK_NB,
+                )
+            };
+            if r == 0 {
+                break;
+            }
+            let err = std::io::Error::last_os_error();
+            match err.kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                std::io::ErrorKind::WouldBlock => {
+                    return Err(JournalError::Locked(path.to_path_buf()))
+                }
+                _ => {
+                    return Err(JournalError::Corrupt {
+                        path: path.to_path_buf(),
+                        detail: format!("cannot lock {}: {err}", lock_path.display()),
+                    })
+                }
+            }
         }
         let conn = Connection::open(path).map_err(|source| JournalError::Sqlite {
             path: path.to_path_buf(),
@@ -536,6 +564,19 @@ mod tests {
         assert!(matches!(Journal::open(&path), Err(JournalError::Locked(_))));
         drop(first);
         Journal::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_holder_that_lets_go_within_the_grace_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let first = Journal::open(&path).unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(LOCK_GRACE / 10);
+            drop(first);
+        });
+        Journal::open(&path).unwrap();
+        holder.join().unwrap();
     }
 
     #[test]
