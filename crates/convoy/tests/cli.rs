@@ -16,6 +16,30 @@ fn convoy() -> Command {
     cmd
 }
 
+/// `convoy <command> examples/cluster.csv --inventory examples/inventory.toml`.
+fn on_sample(command: &str) -> Command {
+    let mut cmd = convoy();
+    cmd.args([
+        command,
+        "examples/cluster.csv",
+        "--inventory",
+        "examples/inventory.toml",
+    ]);
+    cmd
+}
+
+/// `convoy simulate <plan>` on the sample cluster's inventory and graph.
+fn simulate_sample(plan: &Path) -> Command {
+    let mut cmd = convoy();
+    cmd.arg("simulate").arg(plan).args([
+        "--inventory",
+        "examples/inventory.toml",
+        "--graph",
+        "examples/cluster.csv",
+    ]);
+    cmd
+}
+
 /// Plans the sample cluster with `effort` into `dir/plan.json`.
 fn sample_plan(dir: &Path, effort: &str) -> PathBuf {
     let plan = dir.join("plan.json");
@@ -40,43 +64,66 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Recomputes a plan's bandwidth from its order and the CSV graph.
-fn bandwidth_from_csv(csv: &Path, order: &[String]) -> u64 {
-    let pos: std::collections::HashMap<&str, usize> = order
+/// A run refused as bad input: exit status 2 and `message` in its
+/// standard error.
+trait RefusedWith {
+    fn refused_with(&mut self, message: &str);
+}
+
+impl RefusedWith for Command {
+    fn refused_with(&mut self, message: &str) {
+        self.assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+}
+
+/// Asserts that a run succeeded, showing its standard error if not.
+fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Position of every VM in `order`.
+fn positions(order: &[String]) -> std::collections::HashMap<&str, usize> {
+    order
         .iter()
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
-        .collect();
+        .collect()
+}
+
+/// The `a,b,weight` rows of a CSV graph, comments and header skipped.
+fn csv_rows(csv: &Path) -> Vec<Vec<String>> {
     let text = std::fs::read_to_string(csv).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            pos[f[0]].abs_diff(pos[f[1]]) as u64
-        })
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+/// Recomputes a plan's bandwidth from its order and the CSV graph.
+fn bandwidth_from_csv(csv: &Path, order: &[String]) -> u64 {
+    let pos = positions(order);
+    csv_rows(csv)
+        .iter()
+        .map(|f| pos[f[0].as_str()].abs_diff(pos[f[1].as_str()]) as u64)
         .max()
         .unwrap_or(0)
 }
 
 #[test]
 fn plan_json_is_the_plan_object_and_is_consistent() {
-    let out = convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    let out = on_sample("plan")
         .args(["--objective", "bandwidth"])
         .args(["--format", "json", "--effort", "3000000", "--seed", "7"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in [
         "objective",
@@ -135,44 +182,28 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
 /// over conversations between movers, plus weight × position for peers that
 /// stay (a permanent cut does not count) — here: none are in the cloud.
 fn stretch_from_csv(csv: &Path, order: &[String], pinned: &HashSet<&str>) -> f64 {
-    let pos: std::collections::HashMap<&str, usize> = order
+    let pos = positions(order);
+    csv_rows(csv)
         .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
-    let text = std::fs::read_to_string(csv).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            if pinned.contains(f[0]) || pinned.contains(f[1]) {
+        .map(|f| {
+            let (a, b) = (f[0].as_str(), f[1].as_str());
+            if pinned.contains(a) || pinned.contains(b) {
                 return 0.0;
             }
             let w: f64 = f[2].parse().unwrap();
-            w * pos[f[0]].abs_diff(pos[f[1]]) as f64
+            w * pos[a].abs_diff(pos[b]) as f64
         })
         .sum()
 }
 
 #[test]
 fn stretch_is_the_default_for_measured_traffic_and_is_recomputed() {
-    let out = convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    let out = on_sample("plan")
         .args(["--format", "json", "--effort", "3000000"])
         .args(["--bound-effort", "2000000"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["objective"], "stretch");
     // What the lower bound depends on is recorded beside it.
@@ -374,11 +405,7 @@ fn bad_inventories_and_arguments_exit_2() {
         .stderr("error: does-not-exist.csv: No such file or directory (os error 2)\n");
     convoy()
         .args(["plan", "examples/cluster.csv", "--time-limit=-3"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "expected a positive number of seconds",
-        ));
+        .refused_with("expected a positive number of seconds");
 }
 
 #[test]
@@ -411,22 +438,14 @@ fn simulate_prints_metrics_and_draws_a_parsable_svg() {
     let plan = sample_plan(dir.path(), "1000000");
     let svg = dir.path().join("report.svg");
     let run = || {
-        convoy()
-            .arg("simulate")
-            .arg(&plan)
-            .args([
-                "--inventory",
-                "examples/inventory.toml",
-                "--graph",
-                "examples/cluster.csv",
-            ])
+        simulate_sample(&plan)
             .args(["--wan", "1Gbit/s,40ms", "--format", "json", "--svg"])
             .arg(&svg)
             .output()
             .unwrap()
     };
     let a = run();
-    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    succeeded(&a);
     let b = run();
     assert_eq!(
         a.stdout, b.stdout,
@@ -453,33 +472,10 @@ fn simulate_refuses_a_plan_naming_unknown_vms() {
         "plan.json",
         r#"{"objective":"bandwidth","order":["nope"],"objective_value":0,"bandwidth":0,"lower_bound":0,"optimal":true,"solver":"x","seed":0,"effort":0,"convoy_version":"0"}"#,
     );
-    convoy()
-        .arg("simulate")
-        .arg(&plan)
-        .args([
-            "--inventory",
-            "examples/inventory.toml",
-            "--graph",
-            "examples/cluster.csv",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "\"nope\", which is not in the inventory",
-        ));
-    convoy()
-        .arg("simulate")
-        .arg(&plan)
-        .args([
-            "--inventory",
-            "examples/inventory.toml",
-            "--graph",
-            "examples/cluster.csv",
-        ])
+    simulate_sample(&plan).refused_with("\"nope\", which is not in the inventory");
+    simulate_sample(&plan)
         .args(["--wan", "fast"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("expected RATE,RTT"));
+        .refused_with("expected RATE,RTT");
 }
 
 #[test]
@@ -492,11 +488,7 @@ fn demo_runs_end_to_end_and_writes_a_parsable_report() {
         .args(["--random", "10"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let stdout = String::from_utf8(out.stdout).unwrap();
     for step in [
         "1. plan",
@@ -514,21 +506,11 @@ fn demo_runs_end_to_end_and_writes_a_parsable_report() {
 
 #[test]
 fn compare_json_lists_every_strategy() {
-    let out = convoy()
-        .args([
-            "compare",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    let out = on_sample("compare")
         .args(["--random", "5", "--format", "json", "--effort", "1000000"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let strategies = v["strategies"].as_array().unwrap();
     let names: Vec<&str> = strategies
@@ -562,13 +544,7 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
          before = [[\"social-user-mongodb\", \"social-user-service\"]]\n\
          max_per_node = 2\n",
     );
-    let out = convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    let out = on_sample("plan")
         .args([
             "--waves",
             "3",
@@ -581,11 +557,7 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
         .arg(&constraints)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let plan: convoy_model::Plan = serde_json::from_slice(&out.stdout).unwrap();
     let flat: Vec<String> = plan.waves.concat();
     assert_eq!(
@@ -635,13 +607,7 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
          not_after = [[\"sockshop-user-db\", \"sockshop-user\"]]\n",
     );
     let plan_file = dir.path().join("plan.json");
-    convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    on_sample("plan")
         .arg("--constraints")
         .arg(&cycle)
         .arg("-o")
@@ -658,13 +624,7 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
         "u.toml",
         "stay = [\"web\"]\n\nbefore = [[\"nobody\", \"web\"]]\n",
     );
-    convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    on_sample("plan")
         .arg("--constraints")
         .arg(&unknown)
         .assert()
@@ -683,13 +643,7 @@ fn waves_and_constraints_are_honoured_or_refused_with_lines() {
 fn select_meets_the_need_and_feeds_plan() {
     let dir = tempfile::tempdir().unwrap();
     let selected = dir.path().join("selected.toml");
-    let out = convoy()
-        .args([
-            "select",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    let out = on_sample("select")
         .args([
             "--free",
             "node=n01,vcpus=64",
@@ -700,11 +654,7 @@ fn select_meets_the_need_and_feeds_plan() {
         .arg(&selected)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let moved: Vec<String> = serde_json::from_value(v["moved"].clone()).unwrap();
     let inventory = convoy_model::read_inventory(&root().join("examples/inventory.toml")).unwrap();
@@ -730,11 +680,7 @@ fn select_meets_the_need_and_feeds_plan() {
         .arg(&selected)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let plan: convoy_model::Plan = serde_json::from_slice(&out.stdout).unwrap();
     let mut a = plan.order.clone();
     let mut b = moved.clone();
@@ -743,52 +689,22 @@ fn select_meets_the_need_and_feeds_plan() {
     assert_eq!(a, b);
     assert!((plan.permanent_cut - v["cut"].as_f64().unwrap()).abs() < 1e-6 * plan.permanent_cut);
 
-    convoy()
-        .args([
-            "select",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+    on_sample("select")
         .args(["--free", "node=n01,vcpus=100000"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "cannot be met even moving every movable VM: short by",
-        ));
-    convoy()
-        .args([
-            "select",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-        ])
+        .refused_with("cannot be met even moving every movable VM: short by");
+    on_sample("select")
         .args(["--evacuate", "n99"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "expected a node of the inventory, found \"n99\"",
-        ));
+        .refused_with("expected a node of the inventory, found \"n99\"");
 }
 
 #[test]
 fn online_replay_is_a_seeded_permutation() {
     let run = |seed: &str| {
-        let out = convoy()
-            .args([
-                "plan",
-                "examples/cluster.csv",
-                "--inventory",
-                "examples/inventory.toml",
-            ])
+        let out = on_sample("plan")
             .args(["--online", "--format", "json", "--seed", seed])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeeded(&out);
         serde_json::from_slice::<convoy_model::Plan>(&out.stdout).unwrap()
     };
     let (a, b, c) = (run("1"), run("1"), run("2"));
@@ -920,9 +836,7 @@ fn migrate_dry_runs_through_the_simulator() {
         .arg("migrate")
         .arg(&plan)
         .args(["--inventory", "examples/inventory.toml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--exec"));
+        .refused_with("--exec");
 }
 
 #[test]
@@ -961,9 +875,7 @@ fn agent_refuses_to_start_without_a_strong_token() {
         .arg(dir.path().join("run"))
         .arg("--token-file")
         .arg(&token)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("at least 16"));
+        .refused_with("at least 16");
 }
 
 /// The lab end to end (network namespaces, a tc-shaped WAN, an agent per

@@ -405,6 +405,15 @@ fn interior_point(
                 .sum::<f64>();
         // Relative to the objective of the problem as given (unshifted).
         let gap = (pobj - dobj).abs().max(pobj - bound) / (1.0 + (pobj + offset).abs());
+        tracing::trace!(
+            iterations,
+            pobj = pobj + offset,
+            bound = bound + offset,
+            pinf,
+            dinf,
+            gap,
+            "interior point"
+        );
         if !(pinf.is_finite() && dinf.is_finite() && gap.is_finite()) {
             return None;
         }

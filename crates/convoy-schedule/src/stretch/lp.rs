@@ -190,6 +190,7 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
     // when the bound has stalled.
     let mut recent: Vec<f64> = Vec::new();
     let mut round: u32 = 0;
+    let mut last_converged = true;
     loop {
         let added = separate(&spreading, &adj, &cols, &lengths, sets, &mut cuts, budget);
         if added == 0 {
@@ -213,18 +214,7 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
             break;
         }
         let lp = cuts.lp(&spreading, &cols, &q, vertices);
-        // Work of one interior-point iteration (see the module `normal`):
-        // forming the normal equations, inverting every source's block, the
-        // Schur complement and its factorisation.
-        // (Each row adds its lower triangle: a spreading row of k VMs,
-        // k(k+1)/2 products.)
-        let forming: u64 = lp
-            .rows
-            .iter()
-            .map(|r| (r.0.len() * (r.0.len() + 1) / 2) as u64)
-            .sum();
-        let blocks = lp.groups.len() as u64 * (block.pow(3) + 4 * (m as u64).pow(2));
-        let estimate = forming + blocks + (m * m * m / 3) as u64;
+        let estimate = lp.iteration_work(m);
         // The last solve's iteration count prices the next one.
         let iterations = if last_iterations == 0 {
             30
@@ -251,6 +241,7 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
         // a bound, and its lengths, within their box, still point at
         // violated constraints.
         last_iterations = u64::from(solution.iterations).max(1);
+        last_converged = solution.converged;
         best = best.max(certificate(&lp.q, &lp.lo, &lp.hi, &lp.rows, &solution.y));
         round += 1;
         tracing::debug!(
@@ -287,6 +278,27 @@ pub(crate) fn spreading_bound(arr: &Arr, budget: &mut Budget<'_>) -> f64 {
             break;
         }
         lengths = x;
+    }
+    // Each round stops its interior point after MAX_ITER iterations, enough
+    // for the next round's cuts; the bound itself gains from solving the
+    // last LP to the end. The 279-VM cluster's first LP certifies 0.8 %
+    // more after 150 iterations than after 40.
+    if !last_converged {
+        let lp = cuts.lp(&spreading, &cols, &q, vertices);
+        let cost = lp.iteration_work(m).saturating_mul(u64::from(FINAL_ITER)) / 8;
+        if cost <= budget.remaining() && budget.spend(cost) {
+            if let Some(solution) = ipm::solve(
+                &lp.q, &lp.lo, &lp.hi, &lp.rows, &lp.groups, FINAL_ITER, LP_GAP,
+            ) {
+                best = best.max(certificate(&lp.q, &lp.lo, &lp.hi, &lp.rows, &solution.y));
+                tracing::debug!(
+                    iterations = solution.iterations,
+                    converged = solution.converged,
+                    bound = best * weight_scale * time_scale,
+                    "stretch LP final solve"
+                );
+            }
+        }
     }
     let value = best * weight_scale * time_scale;
     let value = value - 1e-9 * value.abs();
@@ -556,6 +568,25 @@ struct Lp {
     first_cut: usize,
     /// First column that is a length.
     first_length: usize,
+}
+
+impl Lp {
+    /// Work of one interior-point iteration (see the module `normal`):
+    /// forming the normal equations (each row adds its lower triangle: a
+    /// row of k entries, k(k+1)/2 products), inverting every source's
+    /// block, the Schur complement on the `lengths` columns and its
+    /// factorisation.
+    fn iteration_work(&self, lengths: usize) -> u64 {
+        let forming: u64 = self
+            .rows
+            .iter()
+            .map(|r| (r.0.len() * (r.0.len() + 1) / 2) as u64)
+            .sum();
+        let block = self.groups.first().map_or(0, |g| g.len()) as u64;
+        let m = lengths as u64;
+        let blocks = self.groups.len() as u64 * (block.pow(3) + 4 * m * m);
+        forming + blocks + m * m * m / 3
+    }
 }
 
 impl Cuts {
@@ -848,8 +879,12 @@ impl Ord for Entry {
     }
 }
 
-/// Interior-point iterations allowed per LP (they converge in 10–30).
+/// Interior-point iterations allowed per LP of the cut loop (small LPs
+/// converge in 10–30; the 279-VM cluster's are within 1–3 % at 40).
 const MAX_ITER: u32 = 40;
+/// Interior-point iterations allowed for the last LP, solved again once
+/// the loop ends when its round did not converge.
+const FINAL_ITER: u32 = 150;
 /// Relative gap at which an LP counts as solved: the certificate then loses
 /// at most this fraction. (A looser gap while cuts are still found, 10⁻³,
 /// saved iterations but its less exact lengths led to weaker cuts: on
