@@ -31,7 +31,7 @@ pub struct LabArgs {
     /// How many guests to move.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub vms: u64,
-    /// The WAN: RATE[,RTT] (tc's spellings: 100mbit,20ms). The delay needs
+    /// The WAN: RATE or RATE,RTT (tc's spellings: 100mbit,20ms). The delay needs
     /// the kernel's netem; without it the rate is shaped anyway and the
     /// output says the delay was not emulated.
     #[arg(long, default_value = "100mbit")]

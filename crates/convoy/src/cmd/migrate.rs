@@ -60,7 +60,7 @@ pub struct MigrateArgs {
     /// transfer's bytes and duration from the simulator on `--wan`.
     #[arg(long)]
     pub sim: bool,
-    /// With --sim: the modelled WAN, RATE,RTT[,LOSS].
+    /// With --sim: the modelled WAN, RATE,RTT or RATE,RTT,LOSS.
     #[arg(long, default_value = "1Gbit/s,40ms", value_parser = parse_wan, requires = "sim")]
     pub wan: convoy_sim::Wan,
     /// With --sim: play the simulated transfers back this many times faster

@@ -41,7 +41,7 @@ pub struct SimulateArgs {
 /// The modelled WAN and how migrations run over it (shared by simulate, compare and demo).
 #[derive(Debug, Clone, Args)]
 pub struct WanArgs {
-    /// The WAN: RATE,RTT[,LOSS], e.g. 1Gbit/s,40ms or 10Gbit/s,5ms,0.1%.
+    /// The WAN: RATE,RTT or RATE,RTT,LOSS, e.g. 1Gbit/s,40ms or 10Gbit/s,5ms,0.1%.
     #[arg(long, default_value = "1Gbit/s,40ms", value_parser = parse_wan)]
     pub wan: Wan,
     /// Most moves running at once.
