@@ -11,9 +11,9 @@
 //! implementation of a primal-dual interior point method", SIAM J. Optim.
 //! 2(4), 1992): an affine-scaling predictor, a centring parameter
 //! `σ = (μ_aff/μ)³`, and a corrector with the second-order term, then up
-//! to two of Gondzio's centrality correctors (kept while they lengthen the
-//! step: about a fifth fewer iterations on the stretch LPs), all solved
-//! with one factorisation.
+//! to six of Gondzio's centrality correctors (kept while they lengthen the
+//! step by 1 %: on the 279-VM cluster's LPs they halve the gap left after
+//! 40 iterations), all solved with one factorisation.
 //!
 //! The box is handled as in the standard bounded-variable formulation: with
 //! `x = lo + x'` and `u = hi − lo`, the primal is `A x' − w = b'`,
@@ -73,11 +73,15 @@ const STEP_FRACTION: f64 = 0.995;
 const TOLERANCE: f64 = 1e-8;
 /// Most steps of iterative refinement of a normal-equation solve.
 const REFINEMENTS: usize = 3;
-/// Most centrality correctors per iteration.
-const CORRECTORS: usize = 2;
+/// Most centrality correctors per iteration. Each costs one solve with the
+/// iteration's factorisation, far cheaper than the factorisation on the
+/// stretch LPs: six instead of two (kept on a 1 % gain instead of 10 %)
+/// halve the relative gap left after 40 iterations on the 279-VM
+/// cluster's first LPs (0.5 % instead of 1.2 %, 1.3 % instead of 2.9 %).
+const CORRECTORS: usize = 6;
 /// A corrector is kept when it lengthens the sum of the step lengths by
 /// this fraction.
-const CORRECTOR_GAIN: f64 = 0.1;
+const CORRECTOR_GAIN: f64 = 0.01;
 /// Complementarity products are pushed into `[CENTRE_LOW, CENTRE_HIGH]`
 /// times the centring target.
 const CENTRE_LOW: f64 = 0.1;
