@@ -53,7 +53,11 @@
 //! separation is exact); when none is violated, or a round gained less
 //! than 10⁻³, add set and subgraph constraints too, on the prefixes of a
 //! set grown greedily around every vertex. Constraints whose dual stayed
-//! negligible for a while are dropped to keep each LP small.
+//! negligible for a while are dropped to keep each LP small. A round stops
+//! its interior point after 40 iterations, converged or not: its lengths
+//! are good enough to separate the next cuts. Once the loop ends, the last
+//! LP is solved again with up to 150, when the budget pays for it, for the
+//! certificate.
 //!
 //! The value returned is not the solver's objective but a certificate by
 //! weak duality computed here from the row duals, clipped at zero: for
