@@ -43,15 +43,8 @@ fn simulate_sample(plan: &Path) -> Command {
 /// Plans the sample cluster with `effort` into `dir/plan.json`.
 fn sample_plan(dir: &Path, effort: &str) -> PathBuf {
     let plan = dir.join("plan.json");
-    convoy()
-        .args([
-            "plan",
-            "examples/cluster.csv",
-            "--inventory",
-            "examples/inventory.toml",
-            "-q",
-        ])
-        .args(["--effort", effort, "-o"])
+    on_sample("plan")
+        .args(["-q", "--effort", effort, "-o"])
         .arg(&plan)
         .assert()
         .success();
