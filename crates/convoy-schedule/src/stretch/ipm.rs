@@ -159,11 +159,25 @@ impl Rows {
     }
 }
 
+/// When the interior point stops short of an optimum.
+#[derive(Clone, Copy)]
+pub(crate) struct Stopping<'a> {
+    /// Iterations allowed.
+    pub max_iter: u32,
+    /// Relative infeasibilities and gap at which the LP counts as solved.
+    pub tolerance: f64,
+    /// Polled before every iteration: when it returns true the solve ends
+    /// there, unconverged, with the iterate reached. An iteration of a
+    /// large LP takes seconds and a solve up to an hour, and a caller's
+    /// time limit must not wait for it.
+    pub interrupt: &'a dyn Fn() -> bool,
+}
+
 /// Solves `min q·x` subject to `a_r·x ≥ b_r` for the sparse `rows` and
-/// `lo ≤ x ≤ hi`, in at most `max_iter` iterations. `None` on malformed
+/// `lo ≤ x ≤ hi`, in at most `stopping.max_iter` iterations. `None` on malformed
 /// input, a row the box cannot satisfy, or numerical breakdown; otherwise
 /// the last iterate, with [`LpSolution::converged`] telling whether the
-/// relative infeasibilities and gap are below `tolerance`.
+/// relative infeasibilities and gap are below `stopping.tolerance`.
 ///
 /// `groups` lays the normal equations out (see the module `normal`): empty
 /// for a dense solve; else disjoint ranges of columns from 0 up, each row
@@ -174,8 +188,7 @@ pub(crate) fn solve(
     hi: &[f64],
     rows: &[(Vec<(usize, f64)>, f64)],
     groups: &[Range<usize>],
-    max_iter: u32,
-    tolerance: f64,
+    stopping: &Stopping<'_>,
 ) -> Option<LpSolution> {
     let n = q.len();
     if lo.len() != n || hi.len() != n {
@@ -200,7 +213,7 @@ pub(crate) fn solve(
             .collect();
         (xs, Vec::new(), 0, true)
     } else {
-        interior_point(q, dot(q, lo), &u, &kept, groups, max_iter, tolerance)?
+        interior_point(q, dot(q, lo), &u, &kept, groups, stopping)?
     };
     let x = (0..n)
         .map(|j| (lo[j] + xs[j]).clamp(lo[j], hi[j]))
@@ -358,9 +371,13 @@ fn interior_point(
     u: &[f64],
     rows: &Rows,
     groups: &[Range<usize>],
-    max_iter: u32,
-    tolerance: f64,
+    stopping: &Stopping<'_>,
 ) -> Option<(Vec<f64>, Vec<f64>, u32, bool)> {
+    let Stopping {
+        max_iter,
+        tolerance,
+        interrupt,
+    } = *stopping;
     let n = q.len();
     let m = rows.len();
     let mut it = start(q, u, rows);
@@ -424,7 +441,7 @@ fn interior_point(
         if pinf <= tolerance && dinf <= tolerance && gap <= tolerance {
             return Some((it.x, it.y, iterations, true));
         }
-        if iterations >= max_iter || stalled >= 5 || inf_norm(&it.y) > DIVERGENCE {
+        if iterations >= max_iter || stalled >= 5 || inf_norm(&it.y) > DIVERGENCE || interrupt() {
             return Some((it.x, it.y, iterations, false));
         }
         iterations += 1;
@@ -678,6 +695,24 @@ fn inf_norm(v: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::solve`] never interrupted.
+    fn solve(
+        q: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        rows: &[(Vec<(usize, f64)>, f64)],
+        groups: &[Range<usize>],
+        max_iter: u32,
+        tolerance: f64,
+    ) -> Option<LpSolution> {
+        let stopping = Stopping {
+            max_iter,
+            tolerance,
+            interrupt: &|| false,
+        };
+        super::solve(q, lo, hi, rows, groups, &stopping)
+    }
     use clarabel::algebra::CscMatrix;
     use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
     use rand::{Rng, SeedableRng};
@@ -777,6 +812,41 @@ mod tests {
             rows.push((coefs, rhs));
         }
         (q, lo, hi, rows)
+    }
+
+    /// A caller's interruption ends the solve before the next iteration,
+    /// with the iterate reached (still within its box, still certifying a
+    /// valid bound), however many iterations were allowed.
+    #[test]
+    fn an_interruption_ends_the_solve_at_the_next_iteration() {
+        for seed in 0..10 {
+            let (q, lo, hi, rows) = random_lp(seed);
+            let full = solve(&q, &lo, &hi, &rows, &[], 100, TOLERANCE).expect("solves");
+            assert!(full.converged && full.iterations > 3, "seed {seed}");
+            let optimum = dot(&q, &full.x);
+            let polls = std::cell::Cell::new(0u32);
+            let stop = || {
+                polls.set(polls.get() + 1);
+                polls.get() > 3
+            };
+            let stopping = Stopping {
+                max_iter: 100,
+                tolerance: TOLERANCE,
+                interrupt: &stop,
+            };
+            let cut = super::solve(&q, &lo, &hi, &rows, &[], &stopping).expect("iterate");
+            assert_eq!(cut.iterations, 3, "seed {seed}");
+            assert_eq!(polls.get(), 4, "seed {seed}: polled after the stop");
+            assert!(!cut.converged, "seed {seed}");
+            for (j, &xj) in cut.x.iter().enumerate() {
+                assert!(lo[j] <= xj && xj <= hi[j], "seed {seed}");
+            }
+            let cert = certificate(&q, &lo, &hi, &rows, &cut.y);
+            assert!(
+                cert <= optimum + 1e-9 * (1.0 + optimum.abs()),
+                "seed {seed}: {cert} > {optimum}"
+            );
+        }
     }
 
     #[test]

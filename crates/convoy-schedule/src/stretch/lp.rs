@@ -191,6 +191,10 @@ fn spreading_bound_with(
         weight_scale,
     };
 
+    // The caller's interruption (a time limit) is polled by the interior
+    // point between iterations too, not only when a round is paid for.
+    let control = budget.control();
+    let stop = || control.should_stop();
     let mut cuts = Cuts::default();
     let mut lengths = cols.lo.clone();
     // With no constraint generated yet the bound is `Σ w·lo` (every duality
@@ -253,8 +257,11 @@ fn spreading_bound_with(
             &lp.hi,
             &lp.rows,
             &lp.groups,
-            round_iterations,
-            LP_GAP,
+            &ipm::Stopping {
+                max_iter: round_iterations,
+                tolerance: LP_GAP,
+                interrupt: &stop,
+            },
         ) else {
             break;
         };
@@ -319,8 +326,11 @@ fn spreading_bound_with(
                 &lp.hi,
                 &lp.rows,
                 &lp.groups,
-                final_iterations,
-                LP_GAP,
+                &ipm::Stopping {
+                    max_iter: final_iterations,
+                    tolerance: LP_GAP,
+                    interrupt: &stop,
+                },
             ) {
                 best = best.max(certificate(&lp.q, &lp.lo, &lp.hi, &lp.rows, &solution.y));
                 tracing::debug!(

@@ -83,7 +83,9 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Stop the search after this many seconds and keep the best order found
-    /// (the plan then says `"stopped_by": "time_limit"`).
+    /// (the plan then says `"stopped_by": "time_limit"`). The lower bound's
+    /// LP stops at the same moment, within one interior-point iteration,
+    /// keeping the bound certified so far.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub time_limit: Option<f64>,
     /// Work budget in search steps: the same graph, seed and effort always give the same plan.
