@@ -57,7 +57,7 @@ pub fn lower_bound(problem: &Problem) -> f64 {
 /// would need more than about 2 GiB of memory (beyond roughly 500 VMs). Any
 /// value returned is a valid lower bound, however early the budget stops it.
 pub fn lp_bound(problem: &Problem, budget: &mut Budget<'_>) -> f64 {
-    bounds::round_up(&problem.arr, lp::spreading_bound(&problem.arr, budget))
+    bounds::round_up(&problem.arr, lp::spreading_bound(&problem.arr, &[], budget))
 }
 
 /// [`lower_bound`] with every duration set to one step (used by the cutwidth bound).
@@ -205,7 +205,7 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
                 None => {
                     let order = heuristic(sub, &mut rng, child);
                     let mut lp_budget = bound_budget.child(bound_share);
-                    let lp = lp::spreading_bound(sub, &mut lp_budget);
+                    let lp = lp::spreading_bound(sub, &order, &mut lp_budget);
                     bound_budget.absorb(lp_budget);
                     let lower = bounds::lower_bound(sub).max(bounds::round_up(sub, lp));
                     Part {
