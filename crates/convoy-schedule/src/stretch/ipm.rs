@@ -695,6 +695,10 @@ fn inf_norm(v: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clarabel::algebra::CscMatrix;
+    use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     /// [`super::solve`] never interrupted.
     fn solve(
@@ -713,10 +717,6 @@ mod tests {
         };
         super::solve(q, lo, hi, rows, groups, &stopping)
     }
-    use clarabel::algebra::CscMatrix;
-    use clarabel::solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, NonnegativeConeT};
-    use rand::{Rng, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
 
     /// A row list as taken by [`solve`].
     type RowList = Vec<(Vec<(usize, f64)>, f64)>;

@@ -537,10 +537,10 @@ fn shortest_paths(
 }
 
 /// Adds the most violated spreading constraints at `lengths`; returns how
-/// many. Vertex cuts come from every source's shortest-path order; set and
-/// subgraph cuts (see [`Spreading::set_rhs`]), when `sets` is given, from a
-/// greedy growth around every source and from the windows of the order
-/// `sets` holds (possibly empty).
+/// many. Vertex cuts come from every source's shortest-path order. When
+/// `sets` is given, set cuts (see [`Spreading::set_rhs`]) and subgraph cuts
+/// come from a greedy growth around every source, and set cuts from the
+/// windows of the order `sets` holds (possibly empty).
 fn separate(
     spreading: &Spreading<'_>,
     adj: &[Vec<(usize, usize)>],
