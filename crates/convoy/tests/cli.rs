@@ -276,6 +276,34 @@ fn plan_table_reads_matrix_market() {
         .stdout(predicate::str::contains("order (first to move first)"));
 }
 
+/// The table states the certified gap: the JSON plan's value over its lower
+/// bound, and "optimal" only when proven.
+#[test]
+fn plan_table_states_the_certified_gap() {
+    let json = convoy()
+        .args(["plan", "examples/cluster.csv", "--format", "json"])
+        .output()
+        .expect("runs");
+    succeeded(&json);
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(plan["optimal"], false);
+    let ratio = plan["objective_value"].as_f64().unwrap() / plan["lower_bound"].as_f64().unwrap();
+    assert!(ratio > 1.0);
+    convoy()
+        .args(["plan", "examples/cluster.csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "not proven optimal: at most {ratio:.3}× the optimum"
+        )));
+    convoy()
+        .args(["plan", "../shared/data/apps/online_boutique.csv"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(", optimal)"))
+        .stdout(predicate::str::contains("at most").not());
+}
+
 /// Runs `convoy plan` on a bad file and checks: exit 2, one `error:` line naming
 /// the file and the line, no plan file left behind.
 fn refuses(name: &str, text: &str, expected: &str) {
