@@ -56,6 +56,11 @@ pub struct Plan {
     /// `"time_limit"` or `"effort"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_by: Option<String>,
+    /// Set when the stretch lower bound's LP was cut short with violated
+    /// constraints left, so a larger `--bound-effort` or time limit would
+    /// raise `lower_bound`: `"time_limit"` or `"effort"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_stopped_by: Option<String>,
     /// The convoy version that wrote the plan.
     pub convoy_version: String,
 }
@@ -129,6 +134,7 @@ mod tests {
             effort: 1,
             bound_effort: 7,
             stopped_by: None,
+            bound_stopped_by: None,
             convoy_version: "0".into(),
         };
         let json = serde_json::to_string(&plan).unwrap();

@@ -164,6 +164,11 @@ pub struct Solution {
     /// Set when the search ended before proving optimality because it was
     /// interrupted or ran out of effort.
     pub stopped: Option<StopReason>,
+    /// Set when the lower bound's LP ended with violated constraints left
+    /// because it was interrupted or its bound effort ran out (more of
+    /// either would raise `lower_bound`); `None` when it converged, was not
+    /// needed, or does not apply.
+    pub bound_stopped: Option<StopReason>,
 }
 
 impl Solution {
@@ -296,6 +301,7 @@ impl Problem {
             permanent_cut: self.permanent_cut(),
             solver: solver.to_string(),
             stopped: if proven { None } else { stopped },
+            bound_stopped: None,
         }
     }
 

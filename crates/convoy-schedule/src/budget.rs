@@ -100,6 +100,15 @@ impl<'c> Budget<'c> {
         true
     }
 
+    /// Marks the search as stopped for `reason` (a phase that polls the
+    /// control itself, or that cannot pay for its next step). An
+    /// interruption is kept over a later lack of effort.
+    pub fn stop(&mut self, reason: StopReason) {
+        if self.stopped != Some(StopReason::Interrupted) {
+            self.stopped = Some(reason);
+        }
+    }
+
     /// Whether the search must stop.
     pub fn is_stopped(&self) -> bool {
         self.stopped.is_some()

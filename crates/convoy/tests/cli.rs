@@ -289,12 +289,15 @@ fn plan_table_states_the_certified_gap() {
     assert_eq!(plan["optimal"], false);
     let ratio = plan["objective_value"].as_f64().unwrap() / plan["lower_bound"].as_f64().unwrap();
     assert!(ratio > 1.0);
+    // The default bound effort does not pay for the LP's rounds here, and
+    // the plan says so (more effort would raise the bound).
+    assert_eq!(plan["bound_stopped_by"], "effort");
     convoy()
         .args(["plan", "examples/cluster.csv"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
-            "not proven optimal: at most {ratio:.3}× the optimum"
+            "not proven optimal: at most {ratio:.3}× the optimum; more --bound-effort would raise the bound"
         )));
     convoy()
         .args(["plan", "../shared/data/apps/online_boutique.csv"])
@@ -302,6 +305,19 @@ fn plan_table_states_the_certified_gap() {
         .success()
         .stdout(predicate::str::contains(", optimal)"))
         .stdout(predicate::str::contains("at most").not());
+    let optimal = convoy()
+        .args([
+            "plan",
+            "../shared/data/apps/online_boutique.csv",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    succeeded(&optimal);
+    let plan: serde_json::Value = serde_json::from_slice(&optimal.stdout).expect("json");
+    assert_eq!(plan["optimal"], true);
+    assert!(plan.get("bound_stopped_by").is_none());
 }
 
 /// Runs `convoy plan` on a bad file and checks: exit 2, one `error:` line naming

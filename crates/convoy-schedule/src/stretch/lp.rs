@@ -77,7 +77,7 @@ use std::ops::Range;
 
 use super::{ipm, normal};
 use crate::arrangement::{self, Arr, Combine};
-use crate::budget::Budget;
+use crate::budget::{Budget, StopReason};
 
 /// Violated constraints added per source vertex and round. A source's
 /// block of the normal equations is dense whatever its rows, so more cuts
@@ -265,6 +265,8 @@ fn spreading_bound_with(
             };
         let cost = estimate.saturating_mul(iterations) / 8 + separation;
         if cost > budget.remaining() || !budget.spend(cost) {
+            // Violated constraints are left: more effort would raise the bound.
+            budget.stop(StopReason::Effort);
             break;
         }
         let Some(solution) = ipm::solve(
@@ -281,6 +283,9 @@ fn spreading_bound_with(
         ) else {
             break;
         };
+        if stop() {
+            budget.stop(StopReason::Interrupted);
+        }
         // A run that did not converge is used too: its duals still certify
         // a bound, and its lengths, within their box, still point at
         // violated constraints.
@@ -332,6 +337,10 @@ fn spreading_bound_with(
         let lp = cuts.lp(&spreading, &cols, &q, vertices);
         let per_iteration = (lp.iteration_work(m) / 8).max(1);
         let affordable = (budget.remaining() / per_iteration).min(u64::from(final_iterations));
+        if affordable < u64::from(final_iterations) {
+            // Cut short: more effort would certify more.
+            budget.stop(StopReason::Effort);
+        }
         let final_iterations = u32::try_from(affordable).unwrap_or(final_iterations);
         if final_iterations > round_iterations
             && budget.spend(per_iteration * u64::from(final_iterations))
@@ -348,6 +357,9 @@ fn spreading_bound_with(
                     interrupt: &stop,
                 },
             ) {
+                if stop() {
+                    budget.stop(StopReason::Interrupted);
+                }
                 best = best.max(certificate(&lp.q, &lp.lo, &lp.hi, &lp.rows, &solution.y));
                 tracing::debug!(
                     iterations = solution.iterations,
@@ -1065,5 +1077,42 @@ mod tests {
             raised >= 6,
             "the final solve raised only {raised} of 12 bounds"
         );
+    }
+
+    /// The budget says why the LP ended: nothing when it ran to its end, a
+    /// lack of effort when it could not pay for all its rounds, an
+    /// interruption when the control stopped it (the bound stays valid in
+    /// every case).
+    #[test]
+    fn the_budget_says_why_the_lp_ended() {
+        struct StopAfter(std::cell::Cell<u32>);
+        impl crate::budget::Control for StopAfter {
+            fn should_stop(&self) -> bool {
+                let left = self.0.get();
+                self.0.set(left.saturating_sub(1));
+                left == 0
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for case in 0..6 {
+            let arr = random_arr(rng.gen_range(8..=10), &mut rng);
+            let mut full = Budget::new(u64::MAX / 4, &NoControl);
+            let complete = spreading_bound(&arr, &[], &mut full);
+            assert_eq!(full.stopped(), None, "case {case}");
+            // Part of the work the full run spent pays for fewer rounds.
+            let mut short = Budget::new(full.used() / 3, &NoControl);
+            let early = spreading_bound(&arr, &[], &mut short);
+            assert_eq!(short.stopped(), Some(StopReason::Effort), "case {case}");
+            assert!(early <= complete * (1.0 + 1e-9), "case {case}");
+            let control = StopAfter(std::cell::Cell::new(5));
+            let mut interrupted = Budget::new(u64::MAX / 4, &control);
+            let cut = spreading_bound(&arr, &[], &mut interrupted);
+            assert_eq!(
+                interrupted.stopped(),
+                Some(StopReason::Interrupted),
+                "case {case}"
+            );
+            assert!(cut <= complete * (1.0 + 1e-9), "case {case}");
+        }
     }
 }

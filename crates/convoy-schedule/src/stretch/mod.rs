@@ -32,7 +32,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::arrangement::{self, Arr, ArrangementError, Combine, Options, Problem, Solution};
-use crate::budget::{Budget, Control};
+use crate::budget::{Budget, Control, StopReason};
 
 /// Movers up to which [`solve`] runs the exact programme on the whole problem.
 pub const SMALL: usize = 20;
@@ -184,6 +184,9 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
     // share to the others).
     let mut bound_budget = Budget::new(options.bound_effort, control);
     let mut bound_pending = m as u64;
+    // Why a component's LP ended early, if one did (an interruption
+    // outranks a lack of effort).
+    let mut bound_stopped: Option<StopReason> = None;
     // With cloud peers a fifth of the effort is kept for interleaving the
     // components around their cloud edges.
     let mut parts = arrangement::per_component(
@@ -206,6 +209,9 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
                     let order = heuristic(sub, &mut rng, child);
                     let mut lp_budget = bound_budget.child(bound_share);
                     let lp = lp::spreading_bound(sub, &order, &mut lp_budget);
+                    if bound_stopped != Some(StopReason::Interrupted) {
+                        bound_stopped = lp_budget.stopped().or(bound_stopped);
+                    }
                     bound_budget.absorb(lp_budget);
                     let lower = bounds::lower_bound(sub).max(bounds::round_up(sub, lp));
                     Part {
@@ -245,5 +251,9 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         .iter()
         .max_by_key(|p| p.vertices.len())
         .map_or("trivial", |p| p.solver);
-    finish(order, lower, solver, &budget)
+    let mut solution = finish(order, lower, solver, &budget);
+    if !solution.optimal() {
+        solution.bound_stopped = bound_stopped;
+    }
+    solution
 }

@@ -168,6 +168,8 @@ struct Solved {
     lower_bound: Option<f64>,
     solver: String,
     stopped: Option<StopReason>,
+    /// Why the lower bound's LP was cut short, if it was.
+    bound_stopped: Option<StopReason>,
     waves: Vec<Vec<String>>,
     split: Vec<f64>,
 }
@@ -244,6 +246,11 @@ pub fn make_plan(
         } else {
             stopped(solved.stopped)
         },
+        bound_stopped_by: if optimal {
+            None
+        } else {
+            stopped(solved.bound_stopped)
+        },
         convoy_version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -275,6 +282,7 @@ fn solve_bandwidth(
         lower_bound: Some(s.lower_bound as f64),
         solver: s.solver.clone(),
         stopped: s.stopped,
+        bound_stopped: None,
         waves: Vec::new(),
         split: Vec::new(),
     })
@@ -329,6 +337,7 @@ fn solve_arrangement(
             lower_bound: Some(s.lower_bound),
             solver: s.solver.clone(),
             stopped: s.stopped,
+            bound_stopped: s.bound_stopped,
             waves: Vec::new(),
             split: Vec::new(),
         });
@@ -383,6 +392,7 @@ fn solve_arrangement(
         lower_bound: sequential.then_some(s.lower_bound),
         solver: format!("{}+constraints", s.solver),
         stopped: s.stopped,
+        bound_stopped: if sequential { s.bound_stopped } else { None },
         waves: if sequential {
             Vec::new()
         } else {
@@ -541,6 +551,7 @@ fn online_plan(
         effort: 0,
         bound_effort: 0,
         stopped_by: None,
+        bound_stopped_by: None,
         convoy_version: env!("CARGO_PKG_VERSION").into(),
     })
 }
@@ -688,8 +699,13 @@ fn write_table(
     let proof = match plan.lower_bound {
         _ if plan.optimal => "optimal".to_string(),
         Some(lb) if lb > 0.0 => format!(
-            "not proven optimal: at most {:.3}× the optimum",
-            plan.objective_value / lb
+            "not proven optimal: at most {:.3}× the optimum{}",
+            plan.objective_value / lb,
+            match plan.bound_stopped_by.as_deref() {
+                Some("time_limit") => "; the bound was cut short by --time-limit",
+                Some(_) => "; more --bound-effort would raise the bound",
+                None => "",
+            }
         ),
         _ => "not proven optimal".to_string(),
     };
