@@ -950,9 +950,12 @@ fn separate_sets(
     let mut weighted: Vec<(f64, usize, f64)> = Vec::new();
     for k in 2..=set.len() {
         let u = set[k - 1];
-        for &a in &set[..k - 1] {
-            pairs += trees[a].dist[u];
-            weighted_pairs += p(a) * p(u) * trees[a].dist[u];
+        pairs += set[..k - 1].iter().map(|&a| trees[a].dist[u]).sum::<f64>();
+        if !spreading.unit {
+            weighted_pairs += set[..k - 1]
+                .iter()
+                .map(|&a| p(a) * p(u) * trees[a].dist[u])
+                .sum::<f64>();
         }
         if k < 3 || !spreading.checked(k, vertices) {
             continue;
