@@ -87,6 +87,26 @@ pub struct Graph {
     weights: Vec<f64>,
 }
 
+/// Sorts every row of a compressed adjacency (row `v` is
+/// `offsets[v]..offsets[v + 1]` of `targets` and `weights`) by neighbour,
+/// keeping each weight with its neighbour, so that a vertex's neighbours are
+/// visited in the same order whatever order the edges came in.
+pub fn sort_neighbours(offsets: &[usize], targets: &mut [u32], weights: &mut [f64]) {
+    for row in offsets.windows(2) {
+        let range = row[0]..row[1];
+        let mut pairs: Vec<(u32, f64)> = targets[range.clone()]
+            .iter()
+            .copied()
+            .zip(weights[range.clone()].iter().copied())
+            .collect();
+        pairs.sort_unstable_by_key(|p| p.0);
+        for (slot, (t, w)) in range.zip(pairs) {
+            targets[slot] = t;
+            weights[slot] = w;
+        }
+    }
+}
+
 impl Graph {
     fn from_sorted_edges(
         names: Vec<String>,
@@ -115,19 +135,7 @@ impl Graph {
                 *slot += 1;
             }
         }
-        for v in 0..n {
-            let range = offsets[v]..offsets[v + 1];
-            let mut pairs: Vec<(u32, f64)> = targets[range.clone()]
-                .iter()
-                .copied()
-                .zip(weights[range.clone()].iter().copied())
-                .collect();
-            pairs.sort_unstable_by_key(|p| p.0);
-            for (slot, (t, w)) in range.zip(pairs) {
-                targets[slot] = t;
-                weights[slot] = w;
-            }
-        }
+        sort_neighbours(&offsets, &mut targets, &mut weights);
         Graph {
             names,
             index,

@@ -20,7 +20,7 @@ pub use constraints_file::{
     NodeCap, Precedence, TogetherGroup,
 };
 pub use error::FileError;
-pub use graph::{EdgeError, Graph, GraphBuilder};
+pub use graph::{sort_neighbours, EdgeError, Graph, GraphBuilder};
 pub use graph_file::{parse_csv, parse_mtx, read_graph};
 pub use inventory::{
     parse_inventory_json, parse_inventory_toml, read_inventory, Inventory, Node, Site, SiteKind, Vm,

@@ -446,19 +446,7 @@ impl Arr {
             wt[fill[b as usize]] = w;
             fill[b as usize] += 1;
         }
-        for v in 0..n {
-            let r = off[v]..off[v + 1];
-            let mut pairs: Vec<(u32, f64)> = adj[r.clone()]
-                .iter()
-                .copied()
-                .zip(wt[r.clone()].iter().copied())
-                .collect();
-            pairs.sort_unstable_by_key(|p| p.0);
-            for (slot, (t, w)) in r.zip(pairs) {
-                adj[slot] = t;
-                wt[slot] = w;
-            }
-        }
+        convoy_model::sort_neighbours(&off, &mut adj, &mut wt);
         Arr {
             off,
             adj,
@@ -918,32 +906,32 @@ pub(crate) fn spectral_order(
     order
 }
 
-/// Orders the coarsest problem of [`multilevel`].
-pub(crate) type CoarseSolver<'f> =
-    dyn FnMut(&Arr, &mut ChaCha8Rng, &mut Budget<'_>) -> Vec<usize> + 'f;
+/// Size of the coarsest problem of [`multilevel`], small enough for the
+/// subset programme.
+const COARSEST: usize = 12;
 
 /// Improves an order of one level of [`multilevel`] in place.
 pub(crate) type Refiner<'f> =
     dyn FnMut(&Arr, &mut Vec<usize>, &mut ChaCha8Rng, &mut Budget<'_>) + 'f;
 
 /// Multilevel ordering: coarsen by heavy-edge matching down to a few vertices,
-/// order the coarsest problem (`solve_coarsest`), then expand level by level,
-/// each fine pair placed by the mean position of its neighbours, and polish
-/// each level with `refine`, which gets a share of the budget proportional to
-/// the level's size (Safro, Ron & Brandt 2006 do the same with their own
-/// interpolation and refinement).
+/// order the coarsest problem exactly for the objective `combine` (the
+/// spectral order if the budget cannot pay for that), then expand level by
+/// level, each fine pair placed by the mean position of its neighbours, and
+/// polish each level with `refine`, the objective's own local search, which
+/// gets a share of the budget proportional to the level's size (Safro, Ron &
+/// Brandt 2006 do the same with their own interpolation and refinement).
 pub(crate) fn multilevel(
     arr: &Arr,
-    coarsest: usize,
+    combine: Combine,
     rng: &mut ChaCha8Rng,
     budget: &mut Budget<'_>,
-    solve_coarsest: &mut CoarseSolver<'_>,
     refine: &mut Refiner<'_>,
 ) -> Vec<usize> {
     let mut levels: Vec<Level> = Vec::new();
     loop {
         let top = levels.last().map_or(arr, |l| &l.coarse);
-        if top.n() <= coarsest || !budget.spend(top.adj.len() as u64 + top.n() as u64) {
+        if top.n() <= COARSEST || !budget.spend(top.adj.len() as u64 + top.n() as u64) {
             break;
         }
         match coarsen(top, rng) {
@@ -955,7 +943,8 @@ pub(crate) fn multilevel(
     let total = budget.remaining();
     let share = |n: usize| (total as u128 * n as u128 / sizes.max(1) as u128) as u64;
     let top = levels.last().map_or(arr, |l| &l.coarse);
-    let mut order = solve_coarsest(top, rng, budget);
+    let mut order = subset_dp(top, combine, budget)
+        .unwrap_or_else(|| spectral_order(top, combine == Combine::Max, 300, rng, budget));
     for i in (0..levels.len()).rev() {
         let fine = if i == 0 { arr } else { &levels[i - 1].coarse };
         let coarse = &levels[i].coarse;

@@ -290,14 +290,14 @@ fn plan_table_states_the_certified_gap() {
     let ratio = plan["objective_value"].as_f64().unwrap() / plan["lower_bound"].as_f64().unwrap();
     assert!(ratio > 1.0);
     // The default bound effort does not pay for the LP's rounds here, and
-    // the plan says so (more effort would raise the bound).
+    // the plan says so (more effort could raise the bound).
     assert_eq!(plan["bound_stopped_by"], "effort");
     convoy()
         .args(["plan", "examples/cluster.csv"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!(
-            "not proven optimal: at most {ratio:.3}× the optimum; more --bound-effort would raise the bound"
+            "not proven optimal: at most {ratio:.3}× the optimum; more --bound-effort could raise the bound"
         )));
     convoy()
         .args(["plan", "../shared/data/apps/online_boutique.csv"])

@@ -37,9 +37,6 @@ use crate::budget::{Budget, Control};
 /// Movers up to which [`solve`] runs the exact programme on the whole problem.
 pub const SMALL: usize = 20;
 
-/// Coarsest size of the multilevel scheme (solved exactly).
-const COARSEST: usize = 12;
-
 /// The cutwidth of `order` (graph vertices: every mover exactly once).
 pub fn cutwidth_of(problem: &Problem, order: &[usize]) -> Result<f64, ArrangementError> {
     Ok(problem.arr.cutwidth(&problem.to_local(order)?))
@@ -65,7 +62,7 @@ pub fn exact(problem: &Problem, budget: &mut Budget<'_>) -> Option<(Vec<usize>, 
 /// cuts low, and its smoother objective guides the coarse levels better).
 fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
     let mut child = budget.child(budget.remaining() / 2);
-    let direct = multilevel(arr, rng, &mut child);
+    let direct = arrangement::multilevel(arr, Combine::Max, rng, &mut child, &mut search::improve);
     budget.absorb(child);
     let mut child = budget.child(budget.remaining() / 2);
     let mut via = crate::stretch::heuristic(arr, rng, &mut child);
@@ -76,21 +73,6 @@ fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<us
     } else {
         direct
     }
-}
-
-/// The multilevel scheme with the cutwidth's own local search at every level.
-fn multilevel(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
-    arrangement::multilevel(
-        arr,
-        COARSEST,
-        rng,
-        budget,
-        &mut |coarse, rng, budget| {
-            arrangement::subset_dp(coarse, Combine::Max, budget)
-                .unwrap_or_else(|| arrangement::spectral_order(coarse, true, 300, rng, budget))
-        },
-        &mut |arr, order, rng, budget| search::improve(arr, order, rng, budget),
-    )
 }
 
 /// One component's result.

@@ -274,7 +274,7 @@ fn spreading_bound_with(
             };
         let cost = estimate.saturating_mul(iterations) / 8 + separation;
         if cost > budget.remaining() || !budget.spend(cost) {
-            // Violated constraints are left: more effort would raise the bound.
+            // Violated constraints are left: more effort could raise the bound.
             budget.stop(StopReason::Effort);
             break;
         }

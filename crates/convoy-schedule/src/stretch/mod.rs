@@ -37,9 +37,6 @@ use crate::budget::{Budget, Control, StopReason};
 /// Movers up to which [`solve`] runs the exact programme on the whole problem.
 pub const SMALL: usize = 20;
 
-/// Coarsest size of the multilevel scheme (solved exactly).
-const COARSEST: usize = 12;
-
 /// The stretch of `order` (graph vertices: every mover exactly once).
 pub fn stretch_of(problem: &Problem, order: &[usize]) -> Result<f64, ArrangementError> {
     Ok(problem.arr.stretch(&problem.to_local(order)?))
@@ -118,7 +115,7 @@ pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>
             search::improve(arr, &mut order, rng, &mut child);
             order
         } else {
-            multilevel(arr, rng, &mut child)
+            arrangement::multilevel(arr, Combine::Sum, rng, &mut child, &mut search::improve)
         };
         longest = longest.max(child.used());
         budget.absorb(child);
@@ -132,21 +129,6 @@ pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>
     search::polish_windows(arr, &mut order, search::POLISH_WINDOW, &mut child);
     budget.absorb(child);
     order
-}
-
-/// The multilevel scheme with the stretch local search at every level.
-fn multilevel(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
-    arrangement::multilevel(
-        arr,
-        COARSEST,
-        rng,
-        budget,
-        &mut |coarse, rng, budget| {
-            arrangement::subset_dp(coarse, Combine::Sum, budget)
-                .unwrap_or_else(|| arrangement::spectral_order(coarse, false, 300, rng, budget))
-        },
-        &mut |arr, order, rng, budget| search::improve(arr, order, rng, budget),
-    )
 }
 
 /// One component's result.

@@ -703,7 +703,7 @@ fn write_table(
             plan.objective_value / lb,
             match plan.bound_stopped_by.as_deref() {
                 Some("time_limit") => "; the bound was cut short by --time-limit",
-                Some(_) => "; more --bound-effort would raise the bound",
+                Some(_) => "; more --bound-effort could raise the bound",
                 None => "",
             }
         ),
