@@ -27,9 +27,11 @@ impl Control for NoControl {}
 /// What the search knows at some moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
-    /// Best objective value found so far (of the whole graph).
+    /// Best objective value found so far: of the whole graph, or of the
+    /// part `phase` names (the lower-bound LP reports on the component it
+    /// works on, which is the whole graph when the graph is connected).
     pub upper: u64,
-    /// Best proven lower bound so far (of the whole graph).
+    /// Best proven lower bound so far, of the same graph or part.
     pub lower: u64,
     /// What the solver is doing, e.g. `"heuristic"` or `"branch and bound k=7"`.
     pub phase: String,

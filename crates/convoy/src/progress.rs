@@ -52,8 +52,17 @@ impl Control for Search {
     }
 
     fn progress(&self, p: &Progress) {
+        // The certified gap is what tells whether waiting longer is worth it.
+        let gap = if p.lower > 0 && p.upper > p.lower {
+            format!(
+                ", at most {:.3}× the optimum",
+                p.upper as f64 / p.lower as f64
+            )
+        } else {
+            String::new()
+        };
         self.bar.set_message(format!(
-            "best {}  lower bound {}  ({})",
+            "best {}  lower bound {}  ({}{gap})",
             p.upper, p.lower, p.phase
         ));
     }

@@ -86,7 +86,7 @@ use std::ops::Range;
 
 use super::{ipm, normal};
 use crate::arrangement::{self, Arr, Combine};
-use crate::budget::{Budget, StopReason};
+use crate::budget::{Budget, Progress, StopReason};
 
 /// Violated constraints added per source vertex and round. A source's
 /// block of the normal equations is dense whatever its rows, so more cuts
@@ -217,6 +217,18 @@ fn spreading_bound_with(
     // point between iterations too, not only when a round is paid for.
     let control = budget.control();
     let stop = || control.should_stop();
+    // An hour-long bound (the 279-VM cluster) shows its rounds as they
+    // come, against the planner's order when there is one.
+    let plan_value = (hint.len() == n).then(|| arr.stretch(hint));
+    let report = |step: &str, best: f64| {
+        if let Some(upper) = plan_value {
+            control.progress(&Progress {
+                upper: upper.round() as u64,
+                lower: (best * weight_scale * time_scale).floor() as u64,
+                phase: format!("lower-bound LP of {n} VMs, {step}"),
+            });
+        }
+    };
     let mut cuts = Cuts::default();
     let mut lengths = cols.lo.clone();
     // With no constraint generated yet the bound is `Σ w·lo` (every duality
@@ -311,6 +323,7 @@ fn spreading_bound_with(
             bound = best * weight_scale * time_scale,
             "stretch LP round"
         );
+        report(&format!("round {round}"), best);
         cuts.retire(&solution.y[lp.first_cut..]);
         recent.push(best);
         // Vertex constraints can go on being violated by a little while the
@@ -376,6 +389,7 @@ fn spreading_bound_with(
                     bound = best * weight_scale * time_scale,
                     "stretch LP final solve"
                 );
+                report("final solve", best);
             }
         }
     }
@@ -1253,6 +1267,44 @@ mod tests {
                 "case {case}"
             );
             assert!(cut <= complete * (1.0 + 1e-9), "case {case}");
+        }
+    }
+
+    /// The rounds are reported as they come: the planner's order as the
+    /// upper value, a lower bound that only rises, never above that order
+    /// nor above the bound returned.
+    #[test]
+    fn the_rounds_are_reported_as_they_come() {
+        struct Record(std::cell::RefCell<Vec<crate::budget::Progress>>);
+        impl crate::budget::Control for Record {
+            fn progress(&self, p: &crate::budget::Progress) {
+                self.0.borrow_mut().push(p.clone());
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for case in 0..6 {
+            let arr = random_arr(rng.gen_range(8..=12), &mut rng);
+            let order: Vec<usize> = (0..arr.n()).collect();
+            let record = Record(Default::default());
+            let mut budget = Budget::new(u64::MAX / 4, &record);
+            let bound = spreading_bound(&arr, &order, &mut budget);
+            let reports = record.0.into_inner();
+            assert!(!reports.is_empty(), "case {case}: no round reported");
+            let upper = arr.stretch(&order).round() as u64;
+            for pair in reports.windows(2) {
+                assert!(pair[0].lower <= pair[1].lower, "case {case}: {pair:?}");
+            }
+            for r in &reports {
+                assert_eq!(r.upper, upper, "case {case}");
+                assert!(r.lower <= upper, "case {case}: {r:?}");
+                assert!(r.phase.starts_with("lower-bound LP"), "case {case}: {r:?}");
+            }
+            let last = reports.last().unwrap().lower as f64;
+            assert!(last <= bound + 1.0, "case {case}: {last} > {bound}");
+            // Without an order there is nothing to compare with: no report.
+            let silent = Record(Default::default());
+            spreading_bound(&arr, &[], &mut Budget::new(u64::MAX / 4, &silent));
+            assert!(silent.0.into_inner().is_empty(), "case {case}");
         }
     }
 
