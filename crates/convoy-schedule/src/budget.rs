@@ -16,6 +16,16 @@ pub trait Control {
     }
     /// Called when the best known value or the lower bound changes.
     fn progress(&self, _progress: &Progress) {}
+    /// The share of the caller's allowance still left, from 1 (all of it)
+    /// down to 0 (when [`should_stop`](Control::should_stop) turns true),
+    /// or `None` without a limit. A phase whose last step pays for the
+    /// ones before it (the bound's LP, whose final solve certifies what its
+    /// rounds of cuts found) measures its steps in this share and keeps
+    /// back what the last one needs. The scheduler sees a fraction, not a
+    /// clock.
+    fn share_left(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A `Control` that never interrupts and ignores progress.

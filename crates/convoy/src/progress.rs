@@ -51,6 +51,21 @@ impl Control for Search {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
+    fn share_left(&self) -> Option<f64> {
+        let deadline = self.deadline?;
+        let allowed = deadline
+            .saturating_duration_since(self.started)
+            .as_secs_f64();
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs_f64();
+        Some(if allowed > 0.0 {
+            (left / allowed).clamp(0.0, 1.0)
+        } else {
+            0.0
+        })
+    }
+
     fn progress(&self, p: &Progress) {
         // The certified gap is what tells whether waiting longer is worth it.
         let gap = if p.lower > 0 && p.upper > p.lower {
