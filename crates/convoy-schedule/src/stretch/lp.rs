@@ -1303,19 +1303,33 @@ mod tests {
         );
     }
 
-    /// An effort budget too small for every round still pays for the final
-    /// solve when the rounds leave a gap: the loop keeps its cost back,
-    /// says that effort ended it, and the bound stays below the optimum.
+    /// An effort budget or a time limit too short for every round still
+    /// pays for the final solve when the rounds leave a gap: the loop keeps
+    /// its cost back (its share of the time, on a clock that ticks at every
+    /// poll), says which of the two ended it, and the bound stays below the
+    /// optimum.
     #[test]
-    fn a_short_budget_keeps_back_the_final_solve() {
-        struct Record(std::cell::RefCell<Vec<String>>);
-        impl crate::budget::Control for Record {
+    fn a_short_allowance_keeps_back_the_final_solve() {
+        struct Allowance {
+            now: std::cell::Cell<u64>,
+            ticks: Option<u64>,
+            phases: std::cell::RefCell<Vec<String>>,
+        }
+        impl crate::budget::Control for Allowance {
+            fn should_stop(&self) -> bool {
+                self.now.set(self.now.get() + 1);
+                self.ticks.is_some_and(|t| self.now.get() >= t)
+            }
+            fn share_left(&self) -> Option<f64> {
+                let t = self.ticks? as f64;
+                Some(1.0 - (self.now.get() as f64 / t).min(1.0))
+            }
             fn progress(&self, p: &crate::budget::Progress) {
-                self.0.borrow_mut().push(p.phase.clone());
+                self.phases.borrow_mut().push(p.phase.clone());
             }
         }
         let mut rng = ChaCha8Rng::seed_from_u64(23);
-        let mut kept = 0;
+        let mut kept = [0, 0];
         for case in 0..8 {
             let arr = random_arr(rng.gen_range(8..=10), &mut rng);
             let order: Vec<usize> = (0..arr.n()).collect();
@@ -1328,81 +1342,34 @@ mod tests {
             // measures what a third of it is.
             let mut full = Budget::new(u64::MAX / 4, &NoControl);
             spreading_bound_with(&arr, &order, &mut full, 4, FINAL_ITER);
-            let record = Record(Default::default());
-            let mut short = Budget::new(full.used() / 3, &record);
-            let bound = spreading_bound_with(&arr, &order, &mut short, 4, FINAL_ITER);
-            assert!(
-                bound <= optimum * (1.0 + 1e-9),
-                "case {case}: bound {bound} above the optimum {optimum}"
-            );
-            let stopped = short.stopped();
-            let phases = record.0.into_inner();
-            if stopped == Some(StopReason::Effort)
-                && phases.last().is_some_and(|p| p.ends_with("final solve"))
-            {
-                kept += 1;
+            let limits = [
+                (full.used() / 3, None, StopReason::Effort),
+                (u64::MAX / 4, Some(240), StopReason::Interrupted),
+            ];
+            for (k, (units, ticks, reason)) in limits.into_iter().enumerate() {
+                let control = Allowance {
+                    now: Default::default(),
+                    ticks,
+                    phases: Default::default(),
+                };
+                let mut budget = Budget::new(units, &control);
+                let bound = spreading_bound_with(&arr, &order, &mut budget, 4, FINAL_ITER);
+                assert!(
+                    bound <= optimum * (1.0 + 1e-9),
+                    "case {case}, {reason:?}: bound {bound} above the optimum {optimum}"
+                );
+                let stopped = budget.stopped();
+                let phases = control.phases.into_inner();
+                if stopped == Some(reason)
+                    && phases.last().is_some_and(|p| p.ends_with("final solve"))
+                {
+                    kept[k] += 1;
+                }
             }
         }
         assert!(
-            kept >= 6,
-            "the final solve was kept back in {kept} of 8 runs"
-        );
-    }
-
-    /// A time limit keeps back the final solve's share the same way: on a
-    /// clock that ticks at every poll, the loop ends its rounds early
-    /// enough for the final solve to run, and says the limit ended it.
-    #[test]
-    fn a_time_limit_keeps_back_the_final_solve() {
-        struct Ticks {
-            now: std::cell::Cell<u64>,
-            limit: u64,
-            phases: std::cell::RefCell<Vec<String>>,
-        }
-        impl crate::budget::Control for Ticks {
-            fn should_stop(&self) -> bool {
-                self.now.set(self.now.get() + 1);
-                self.now.get() >= self.limit
-            }
-            fn share_left(&self) -> Option<f64> {
-                Some(1.0 - (self.now.get() as f64 / self.limit as f64).min(1.0))
-            }
-            fn progress(&self, p: &crate::budget::Progress) {
-                self.phases.borrow_mut().push(p.phase.clone());
-            }
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(29);
-        let mut kept = 0;
-        for case in 0..8 {
-            let arr = random_arr(rng.gen_range(8..=10), &mut rng);
-            let order: Vec<usize> = (0..arr.n()).collect();
-            let optimum = {
-                let mut budget = Budget::new(u64::MAX / 4, &NoControl);
-                let best = arrangement::subset_dp(&arr, Combine::Sum, &mut budget).unwrap();
-                arr.stretch(&best)
-            };
-            let clock = Ticks {
-                now: Default::default(),
-                limit: 240,
-                phases: Default::default(),
-            };
-            let mut budget = Budget::new(u64::MAX / 4, &clock);
-            let bound = spreading_bound_with(&arr, &order, &mut budget, 4, FINAL_ITER);
-            assert!(
-                bound <= optimum * (1.0 + 1e-9),
-                "case {case}: bound {bound} above the optimum {optimum}"
-            );
-            let stopped = budget.stopped();
-            let phases = clock.phases.into_inner();
-            if stopped == Some(StopReason::Interrupted)
-                && phases.last().is_some_and(|p| p.ends_with("final solve"))
-            {
-                kept += 1;
-            }
-        }
-        assert!(
-            kept >= 6,
-            "the final solve was kept back in {kept} of 8 runs"
+            kept.iter().all(|&k| k >= 6),
+            "the final solve was kept back in {kept:?} of 8 runs (effort, time)"
         );
     }
 
