@@ -182,6 +182,7 @@ pub(crate) struct Stopping<'a> {
 /// `groups` lays the normal equations out (see the module `normal`): empty
 /// for a dense solve; else disjoint ranges of columns from 0 up, each row
 /// touching at most one of them (else `None`), the columns after them global.
+#[cfg(test)]
 pub(crate) fn solve(
     q: &[f64],
     lo: &[f64],
@@ -190,45 +191,120 @@ pub(crate) fn solve(
     groups: &[Range<usize>],
     stopping: &Stopping<'_>,
 ) -> Option<LpSolution> {
-    let n = q.len();
-    if lo.len() != n || hi.len() != n {
-        return None;
-    }
-    for j in 0..n {
-        if !(q[j].is_finite() && lo[j].is_finite() && hi[j].is_finite() && lo[j] < hi[j]) {
+    Solve::new(q, lo, hi, rows, groups)?.run(stopping)
+}
+
+/// An LP under solution: the presolved problem and the interior point's
+/// iterate, kept so that a solve stopped at its iteration cap can be
+/// carried on where it stopped (the stretch LP's final solve goes on from
+/// its last round's 40 iterations instead of starting again).
+pub(crate) struct Solve {
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    q: Vec<f64>,
+    /// Box widths `hi − lo`.
+    u: Vec<f64>,
+    /// `q·lo`: the objective of the shifted problem differs by it.
+    offset: f64,
+    /// Rows of the input, before presolve.
+    input_rows: usize,
+    kept: Rows,
+    groups: Vec<Range<usize>>,
+    /// `None` when presolve left no row (the box alone decides).
+    it: Option<Iterate>,
+    iterations: u32,
+    /// Successive iterations whose steps were negligible.
+    stalled: u32,
+}
+
+impl Solve {
+    /// Checks and presolves the LP (see [`solve`] for the arguments);
+    /// `None` on malformed input or a row the box cannot satisfy.
+    pub(crate) fn new(
+        q: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        rows: &[(Vec<(usize, f64)>, f64)],
+        groups: &[Range<usize>],
+    ) -> Option<Self> {
+        let n = q.len();
+        if lo.len() != n || hi.len() != n {
             return None;
         }
-        if !(hi[j] - lo[j]).is_finite() {
-            return None;
+        for j in 0..n {
+            if !(q[j].is_finite() && lo[j].is_finite() && hi[j].is_finite() && lo[j] < hi[j]) {
+                return None;
+            }
+            if !(hi[j] - lo[j]).is_finite() {
+                return None;
+            }
         }
+        let kept = presolve(n, lo, hi, rows)?;
+        let u: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| h - l).collect();
+        let it = (kept.len() > 0).then(|| start(q, &u, &kept));
+        Some(Solve {
+            lo: lo.to_vec(),
+            hi: hi.to_vec(),
+            q: q.to_vec(),
+            offset: dot(q, lo),
+            u,
+            input_rows: rows.len(),
+            kept,
+            groups: groups.to_vec(),
+            it,
+            iterations: 0,
+            stalled: 0,
+        })
     }
-    let kept = presolve(n, lo, hi, rows)?;
-    let u: Vec<f64> = lo.iter().zip(hi).map(|(l, h)| h - l).collect();
-    let (xs, ys, iterations, converged) = if kept.len() == 0 {
-        // Only the box: each column at its cheaper bound.
-        let xs = q
-            .iter()
-            .zip(&u)
-            .map(|(&c, &w)| if c >= 0.0 { 0.0 } else { w })
+
+    /// Iterates until `stopping.max_iter` iterations in all (counting
+    /// those of earlier calls), convergence, a stall or an interruption,
+    /// and returns the iterate reached; `None` on numerical breakdown.
+    pub(crate) fn run(&mut self, stopping: &Stopping<'_>) -> Option<LpSolution> {
+        let n = self.q.len();
+        let (xs, converged) = match &mut self.it {
+            None => {
+                // Only the box: each column at its cheaper bound.
+                let xs = self
+                    .q
+                    .iter()
+                    .zip(&self.u)
+                    .map(|(&c, &w)| if c >= 0.0 { 0.0 } else { w })
+                    .collect();
+                (xs, true)
+            }
+            Some(it) => {
+                let converged = interior_point(
+                    &self.q,
+                    self.offset,
+                    &self.u,
+                    &self.kept,
+                    &self.groups,
+                    stopping,
+                    it,
+                    &mut self.iterations,
+                    &mut self.stalled,
+                )?;
+                (it.x.clone(), converged)
+            }
+        };
+        let x = (0..n)
+            .map(|j| (self.lo[j] + xs[j]).clamp(self.lo[j], self.hi[j]))
             .collect();
-        (xs, Vec::new(), 0, true)
-    } else {
-        interior_point(q, dot(q, lo), &u, &kept, groups, stopping)?
-    };
-    let x = (0..n)
-        .map(|j| (lo[j] + xs[j]).clamp(lo[j], hi[j]))
-        .collect();
-    let mut y = vec![0.0; rows.len()];
-    for (k, &yk) in ys.iter().enumerate() {
-        let v = yk / kept.scale[k];
-        y[kept.orig[k]] = if v.is_finite() { v.max(0.0) } else { 0.0 };
+        let mut y = vec![0.0; self.input_rows];
+        if let Some(it) = &self.it {
+            for (k, &yk) in it.y.iter().enumerate() {
+                let v = yk / self.kept.scale[k];
+                y[self.kept.orig[k]] = if v.is_finite() { v.max(0.0) } else { 0.0 };
+            }
+        }
+        Some(LpSolution {
+            x,
+            y,
+            iterations: self.iterations,
+            converged,
+        })
     }
-    Some(LpSolution {
-        x,
-        y,
-        iterations,
-        converged,
-    })
 }
 
 /// Merges, checks, filters and scales the rows (see the module docs).
@@ -362,9 +438,11 @@ impl Residuals {
 }
 
 /// Mehrotra's method on the presolved problem with `x' ∈ [0, u]`, whose
-/// objective differs from the original one by `offset = q·lo`. Returns
-/// `x'`, the scaled row duals, the iterations and convergence, or `None` on
-/// numerical breakdown.
+/// objective differs from the original one by `offset = q·lo`, carried on
+/// from the iterate `it` after `iterations` iterations (`stalled` of them
+/// in a row negligible), both updated. Returns whether it converged, or
+/// `None` on numerical breakdown.
+#[allow(clippy::too_many_arguments)]
 fn interior_point(
     q: &[f64],
     offset: f64,
@@ -372,7 +450,10 @@ fn interior_point(
     rows: &Rows,
     groups: &[Range<usize>],
     stopping: &Stopping<'_>,
-) -> Option<(Vec<f64>, Vec<f64>, u32, bool)> {
+    it: &mut Iterate,
+    iterations: &mut u32,
+    stalled: &mut u32,
+) -> Option<bool> {
     let Stopping {
         max_iter,
         tolerance,
@@ -380,7 +461,6 @@ fn interior_point(
     } = *stopping;
     let n = q.len();
     let m = rows.len();
-    let mut it = start(q, u, rows);
     let norm_b = 1.0 + inf_norm(&rows.rhs);
     let norm_u = 1.0 + inf_norm(u);
     let norm_q = 1.0 + inf_norm(q);
@@ -398,8 +478,6 @@ fn interior_point(
     let mut scratch_m = vec![0.0; m];
     let mut scratch_n = vec![0.0; n];
     let pairs = (2 * n + m) as f64;
-    let mut stalled = 0;
-    let mut iterations = 0;
     loop {
         // Residuals and convergence.
         rows.mul(&it.x, &mut scratch_m);
@@ -427,7 +505,7 @@ fn interior_point(
         // Relative to the objective of the problem as given (unshifted).
         let gap = (pobj - dobj).abs().max(pobj - bound) / (1.0 + (pobj + offset).abs());
         tracing::trace!(
-            iterations,
+            iterations = *iterations,
             pobj = pobj + offset,
             bound = bound + offset,
             pinf,
@@ -439,12 +517,12 @@ fn interior_point(
             return None;
         }
         if pinf <= tolerance && dinf <= tolerance && gap <= tolerance {
-            return Some((it.x, it.y, iterations, true));
+            return Some(true);
         }
-        if iterations >= max_iter || stalled >= 5 || inf_norm(&it.y) > DIVERGENCE || interrupt() {
-            return Some((it.x, it.y, iterations, false));
+        if *iterations >= max_iter || *stalled >= 5 || inf_norm(&it.y) > DIVERGENCE || interrupt() {
+            return Some(false);
         }
-        iterations += 1;
+        *iterations += 1;
         let mu = (dot(&it.x, &it.z) + dot(&it.t, &it.v) + dot(&it.w, &it.y)) / pairs;
 
         // Normal equations.
@@ -535,9 +613,9 @@ fn interior_point(
             (ap, ad) = (np, nd);
         }
         if ap < 1e-10 && ad < 1e-10 {
-            stalled += 1;
+            *stalled += 1;
         } else {
-            stalled = 0;
+            *stalled = 0;
         }
         axpy(&mut it.x, ap, &dir.x);
         axpy(&mut it.t, ap, &dir.t);
@@ -817,6 +895,35 @@ mod tests {
     /// A caller's interruption ends the solve before the next iteration,
     /// with the iterate reached (still within its box, still certifying a
     /// valid bound), however many iterations were allowed.
+    /// A solve stopped at its iteration cap and carried on reaches the
+    /// very iterate of one solve allowed the sum: nothing of the interior
+    /// point's state is lost in between.
+    #[test]
+    fn a_solve_carried_on_is_the_solve_run_through() {
+        let never = || false;
+        let cap = |max_iter| Stopping {
+            max_iter,
+            tolerance: TOLERANCE,
+            interrupt: &never,
+        };
+        let mut stopped = 0;
+        for seed in 0..10 {
+            let (q, lo, hi, rows) = random_lp(seed);
+            let through = super::solve(&q, &lo, &hi, &rows, &[], &cap(12)).expect("solves");
+            let mut carried = Solve::new(&q, &lo, &hi, &rows, &[]).expect("presolves");
+            let first = carried.run(&cap(5)).expect("iterate");
+            if first.iterations == 5 && !first.converged {
+                stopped += 1;
+            }
+            let second = carried.run(&cap(12)).expect("iterate");
+            assert_eq!(second.iterations, through.iterations, "seed {seed}");
+            assert_eq!(second.converged, through.converged, "seed {seed}");
+            assert_eq!(second.x, through.x, "seed {seed}");
+            assert_eq!(second.y, through.y, "seed {seed}");
+        }
+        assert!(stopped >= 8, "only {stopped} of 10 solves had more to do");
+    }
+
     #[test]
     fn an_interruption_ends_the_solve_at_the_next_iteration() {
         for seed in 0..10 {

@@ -268,6 +268,9 @@ fn spreading_bound_with(
     // the loop ended to leave the final solve its share.
     let mut round_share: Option<f64> = None;
     let mut short_of_time = false;
+    // The last round's LP and its interior point, carried on by the final
+    // solve.
+    let mut last: Option<(Lp, ipm::Solve)> = None;
     loop {
         let share_at_start = control.share_left();
         let windows = sets.then_some(hint);
@@ -288,9 +291,12 @@ fn spreading_bound_with(
         let block = (vertices - 1) as u64;
         let groups = cuts.sources.len() as u64;
         let rows = groups * 2 * m as u64 + (cuts.vertex.len() + cuts.sets.len()) as u64;
+        // The last round's LP and interior point are kept for the final
+        // solve while the next is built.
+        let kept_rows = last.as_ref().map_or(0, |(lp, _)| lp.rows.len()) as u64;
         let bytes = 8 * (groups * block * block + (m * m) as u64)
             + normal::scratch_bytes(block as usize, m)
-            + 250 * rows;
+            + 250 * (rows + kept_rows);
         if bytes > MAX_LP_BYTES {
             break;
         }
@@ -311,14 +317,16 @@ fn spreading_bound_with(
             };
         let cost = estimate.saturating_mul(iterations) / 8 + separation;
         let final_solve = if !last_converged && last_gap > FINAL_SOLVE_GAP {
-            (estimate / 8).saturating_mul(u64::from(final_iterations))
+            (estimate / 8)
+                .saturating_mul(u64::from(final_iterations.saturating_sub(round_iterations)))
         } else {
             0
         };
         // The same for a time limit, in the share of it a round takes.
         if let (Some(left), Some(share)) = (control.share_left(), round_share) {
             let per_iteration = share / last_iterations as f64;
-            if final_solve > 0 && share + per_iteration * f64::from(final_iterations) > left {
+            let more = final_iterations.saturating_sub(round_iterations);
+            if final_solve > 0 && share + per_iteration * f64::from(more) > left {
                 short_of_time = true;
                 break;
             }
@@ -333,18 +341,15 @@ fn spreading_bound_with(
         if !budget.spend(cost) {
             break;
         }
-        let Some(solution) = ipm::solve(
-            &lp.q,
-            &lp.lo,
-            &lp.hi,
-            &lp.rows,
-            &lp.groups,
-            &ipm::Stopping {
-                max_iter: round_iterations,
-                tolerance: LP_GAP,
-                interrupt: &stop,
-            },
-        ) else {
+        last = None;
+        let Some(mut solver) = ipm::Solve::new(&lp.q, &lp.lo, &lp.hi, &lp.rows, &lp.groups) else {
+            break;
+        };
+        let Some(solution) = solver.run(&ipm::Stopping {
+            max_iter: round_iterations,
+            tolerance: LP_GAP,
+            interrupt: &stop,
+        }) else {
             break;
         };
         if stop() {
@@ -377,6 +382,8 @@ fn spreading_bound_with(
         );
         report(&format!("round {round}"), best);
         cuts.retire(&solution.y[lp.first_cut..]);
+        let first_length = lp.first_length;
+        last = Some((lp, solver));
         recent.push(best);
         // Vertex constraints can go on being violated by a little while the
         // bound barely moves (the 279-VM cluster: 1.2131·10⁹ for three
@@ -407,7 +414,7 @@ fn spreading_bound_with(
                 break;
             }
         }
-        let x = solution.x[lp.first_length..].to_vec();
+        let x = solution.x[first_length..].to_vec();
         if x.iter().any(|l| !l.is_finite()) {
             break;
         }
@@ -415,34 +422,28 @@ fn spreading_bound_with(
     }
     // Each round stops its interior point after MAX_ITER iterations, enough
     // for the next round's cuts; the bound itself gains from solving the
-    // last LP to the end. The 279-VM cluster's first LP certifies 0.8 %
-    // more after 150 iterations than after 40. The budget left decides how
-    // many iterations; fewer than a round's would add nothing.
-    if !last_converged {
-        let lp = cuts.lp(&spreading, &cols, &q, vertices);
+    // last LP to the end: its interior point goes on from where the round
+    // left it, up to `final_iterations` in all. The 279-VM cluster's first
+    // LP certifies 0.8 % more after 150 iterations than after 40. The
+    // budget left decides how many more.
+    if let Some((lp, mut solver)) = last.filter(|_| !last_converged) {
         let per_iteration = (lp.iteration_work(m) / 8).max(1);
-        let affordable = (budget.remaining() / per_iteration).min(u64::from(final_iterations));
-        if affordable < u64::from(final_iterations) {
+        let wanted = u64::from(final_iterations.saturating_sub(round_iterations));
+        let affordable = (budget.remaining() / per_iteration).min(wanted);
+        if affordable < wanted {
             // Cut short: more effort would certify more.
             short_of_effort = true;
         }
-        let final_iterations = u32::try_from(affordable).unwrap_or(final_iterations);
-        if final_iterations > round_iterations && !budget.is_stopped() {
+        if affordable > 0 && !budget.is_stopped() {
             // Paid for within what is left: the spend may exhaust the
             // budget, which then says so, but the solve is owed.
-            budget.spend(per_iteration * u64::from(final_iterations));
-            if let Some(solution) = ipm::solve(
-                &lp.q,
-                &lp.lo,
-                &lp.hi,
-                &lp.rows,
-                &lp.groups,
-                &ipm::Stopping {
-                    max_iter: final_iterations,
-                    tolerance: LP_GAP,
-                    interrupt: &stop,
-                },
-            ) {
+            budget.spend(per_iteration * affordable);
+            let total = round_iterations.saturating_add(u32::try_from(affordable).unwrap_or(0));
+            if let Some(solution) = solver.run(&ipm::Stopping {
+                max_iter: total,
+                tolerance: LP_GAP,
+                interrupt: &stop,
+            }) {
                 if stop() {
                     budget.stop(StopReason::Interrupted);
                 }
