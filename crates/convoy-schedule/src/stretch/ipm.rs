@@ -542,8 +542,8 @@ fn interior_point(
         for r in 0..m {
             res.wy[r] = -it.w[r] * it.y[r];
         }
-        direction(rows, &normal, &it, &res, &mut aff, &mut scratch_m)?;
-        let (ap, ad) = step_lengths(&it, &aff, 1.0);
+        direction(rows, &normal, it, &res, &mut aff, &mut scratch_m)?;
+        let (ap, ad) = step_lengths(it, &aff, 1.0);
         let mut mu_aff = 0.0;
         for j in 0..n {
             mu_aff += (it.x[j] + ap * aff.x[j]) * (it.z[j] + ad * aff.z[j]);
@@ -564,8 +564,8 @@ fn interior_point(
         for r in 0..m {
             res.wy[r] = target - it.w[r] * it.y[r] - aff.w[r] * aff.y[r];
         }
-        direction(rows, &normal, &it, &res, &mut dir, &mut scratch_m)?;
-        let (mut ap, mut ad) = step_lengths(&it, &dir, STEP_FRACTION);
+        direction(rows, &normal, it, &res, &mut dir, &mut scratch_m)?;
+        let (mut ap, mut ad) = step_lengths(it, &dir, STEP_FRACTION);
 
         // Gondzio's centrality correctors (J. Gondzio, "Multiple centrality
         // corrections in a primal-dual method for linear programming",
@@ -592,7 +592,7 @@ fn interior_point(
             for r in 0..m {
                 corr_res.wy[r] = push(it.w[r], dir.w[r], it.y[r], dir.y[r]);
             }
-            direction(rows, &normal, &it, &corr_res, &mut aff, &mut scratch_m)?;
+            direction(rows, &normal, it, &corr_res, &mut aff, &mut scratch_m)?;
             for (d, c) in [
                 (&mut trial.x, (&dir.x, &aff.x)),
                 (&mut trial.t, (&dir.t, &aff.t)),
@@ -605,7 +605,7 @@ fn interior_point(
                     *e = a + b;
                 }
             }
-            let (np, nd) = step_lengths(&it, &trial, STEP_FRACTION);
+            let (np, nd) = step_lengths(it, &trial, STEP_FRACTION);
             if np + nd < (1.0 + CORRECTOR_GAIN) * (ap + ad) {
                 break;
             }
