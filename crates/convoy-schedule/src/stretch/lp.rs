@@ -128,8 +128,9 @@ const GAP_SHARE: f64 = 0.1;
 /// back the cost of the final solve from an effort budget: a round of new
 /// cuts adds less than solving the last LP to the end does when the
 /// interior point has left this much (the 279-VM cluster: 0.5–3 % left,
-/// +0.35 % from the final solve; the 98-VM cluster: 0.02 % left, less
-/// than a round of cuts adds, and nothing is kept back).
+/// +0.35 % from the final solve with unit steps, +1.07 % with durations;
+/// the 98-VM cluster: 0.02 % left, less than a round of cuts adds, and
+/// nothing is kept back).
 const FINAL_SOLVE_GAP: f64 = 1e-3;
 /// Relative gain of one round below which set and subgraph constraints are
 /// added as well as vertex constraints.
