@@ -13,12 +13,12 @@
 //! `σ = (μ_aff/μ)³`, and a corrector with the second-order term, then up
 //! to six of Gondzio's centrality correctors (kept while they lengthen the
 //! step by 1 %: on the 279-VM cluster's LPs they halve the gap left after
-//! 40 iterations), all solved with one factorisation. On LPs of a million
+//! 40 iterations), all solved with one factorisation. On LPs of 65 536
 //! complementarity pairs and more, a step may let its first few blockers
 //! (one pair in 65 536) through, each floored at a tenth of its value
-//! rather than crossing zero, and leaves the residuals that makes to the
-//! next iterations ([`RELIEF_PAIRS`]); a few of the stretch LP's edge rows
-//! otherwise cut every step there to 0.2–0.5.
+//! rather than crossing zero, leaving the residuals this makes to the
+//! next iterations ([`RELIEF_PAIRS`]): at 279 VMs a few of the stretch
+//! LP's edge rows otherwise cut every step to 0.2–0.5.
 //!
 //! The box is handled as in the standard bounded-variable formulation: with
 //! `x = lo + x'` and `u = hi − lo`, the primal is `A x' − w = b'`,
