@@ -648,26 +648,22 @@ fn interior_point(
         } else {
             *stalled = 0;
         }
-        if relief > 0 {
+        let update: fn(&mut [f64], f64, &[f64]) = if relief > 0 {
             let (rp, rd) = relieved_steps(it, &dir, relief);
             (ap, ad) = (ap.max(rp), ad.max(rd));
-            for (values, step, change) in [
-                (&mut it.x, ap, &dir.x),
-                (&mut it.t, ap, &dir.t),
-                (&mut it.w, ap, &dir.w),
-                (&mut it.y, ad, &dir.y),
-                (&mut it.z, ad, &dir.z),
-                (&mut it.v, ad, &dir.v),
-            ] {
-                step_floored(values, step, change);
-            }
+            step_floored
         } else {
-            axpy(&mut it.x, ap, &dir.x);
-            axpy(&mut it.t, ap, &dir.t);
-            axpy(&mut it.w, ap, &dir.w);
-            axpy(&mut it.y, ad, &dir.y);
-            axpy(&mut it.z, ad, &dir.z);
-            axpy(&mut it.v, ad, &dir.v);
+            axpy
+        };
+        for (values, step, change) in [
+            (&mut it.x, ap, &dir.x),
+            (&mut it.t, ap, &dir.t),
+            (&mut it.w, ap, &dir.w),
+            (&mut it.y, ad, &dir.y),
+            (&mut it.z, ad, &dir.z),
+            (&mut it.v, ad, &dir.v),
+        ] {
+            update(values, step, change);
         }
         // Keep every product strictly positive despite rounding.
         for vec in [
