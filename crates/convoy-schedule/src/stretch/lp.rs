@@ -787,7 +787,8 @@ fn separate(
         }
     }
     if let Some(hint) = sets {
-        let mut seen = HashSet::new();
+        // The sets and subgraphs already added this round.
+        let mut seen_subgraphs = HashSet::new();
         let mut seen_sets = HashSet::new();
         for source in 0..vertices {
             let set = grow(&trees, source);
@@ -799,7 +800,15 @@ fn separate(
                 &mut cuts.sets,
                 &mut seen_sets,
             );
-            added += separate_subgraphs(spreading, &trees, cols, &set, cuts, &mut seen, budget);
+            added += separate_subgraphs(
+                spreading,
+                &trees,
+                cols,
+                &set,
+                cuts,
+                &mut seen_subgraphs,
+                budget,
+            );
         }
         for start in 0..hint.len() {
             let window = &hint[start..(start + HINT_WINDOW).min(hint.len())];
