@@ -35,8 +35,10 @@
 //! `normal` forms and factors it, either densely (a few hundred columns,
 //! thousands of long rows: `Σ_r nnz(a_r)²/2` to form, `n³/6` to factor,
 //! with no fill-in analysis, pivoting or sparse data structures) or, when
-//! the caller lays the columns out in groups that no row straddles,
-//! through the Schur complement of the block-diagonal part. The box terms
+//! the caller lays the columns out in groups that a row straddles only
+//! without global columns, through the Schur complement of the
+//! block-diagonal part (and the rows that straddle groups through their
+//! capacitance matrix). The box terms
 //! `Z X⁻¹ + V T⁻¹` are strictly positive, so the matrix is positive
 //! definite at every interior iterate; a small regularisation of the
 //! diagonal and a few steps of iterative refinement guard against
@@ -1232,11 +1234,20 @@ mod tests {
                 "seed {seed}"
             );
         }
-        // A row across two groups does not fit the layout.
+        // A row across two groups and a global column does not fit the
+        // layout; across groups alone it does (a linking row).
         let q = vec![1.0; 3];
         let (lo, hi) = (vec![0.0; 3], vec![1.0; 3]);
         let rows: RowList = vec![(vec![(0, 1.0), (1, 1.0), (2, 1.0)], 0.5)];
         assert!(solve(&q, &lo, &hi, &rows, &[0..1, 1..2], 100, TOLERANCE).is_none());
+        let linking: RowList = vec![
+            (vec![(0, 1.0), (1, 1.0)], 0.5),
+            (vec![(1, 1.0), (2, 2.0)], 1.0),
+        ];
+        let across = solve(&q, &lo, &hi, &linking, &[0..1, 1..2], 100, TOLERANCE).expect("fits");
+        let dense = solve(&q, &lo, &hi, &linking, &[], 100, TOLERANCE).expect("dense");
+        let value = |x: &[f64]| dot(&q, x);
+        assert!((value(&across.x) - value(&dense.x)).abs() <= 1e-6);
         let whole = [Range { start: 0, end: 2 }];
         assert!(solve(&q, &lo, &hi, &rows, &whole, 100, TOLERANCE).is_some());
         // Groups not laid out from column 0, or overlapping: refused.
