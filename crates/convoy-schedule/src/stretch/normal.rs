@@ -957,19 +957,22 @@ mod tests {
             };
             let (mut normal, rows) = spreading_system(vertices, edges, seed);
             normal.factor(&rows).expect("finite");
-            let n = normal.n;
-            let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
-            let x: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-            let mut b = vec![0.0; n];
-            normal.mul(&rows, &x, &mut b);
-            normal.solve(&mut b);
-            let error = x
-                .iter()
-                .zip(&b)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let error = round_trip_error(&normal, &rows, 100 + seed);
             assert!(error < 1e-6, "seed {seed}: solve is off by {error}");
         }
+    }
+
+    /// Largest error of `solve(M x)` against a seeded random `x`.
+    fn round_trip_error(normal: &NormalEquations, rows: &RowList, seed: u64) -> f64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x: Vec<f64> = (0..normal.n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let mut b = vec![0.0; normal.n];
+        normal.mul(rows, &x, &mut b);
+        normal.solve(&mut b);
+        x.iter()
+            .zip(&b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
     }
 
     #[test]
@@ -979,18 +982,7 @@ mod tests {
             let (mut normal, rows) = spreading_system_linked(vertices, edges, linked, seed);
             normal.factor(&rows).expect("finite");
             assert!(!normal.linking.is_empty(), "seed {seed}: no linking row");
-
-            let n = normal.n;
-            let mut rng = ChaCha8Rng::seed_from_u64(200 + seed);
-            let x: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-            let mut b = vec![0.0; n];
-            normal.mul(&rows, &x, &mut b);
-            normal.solve(&mut b);
-            let error = x
-                .iter()
-                .zip(&b)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max);
+            let error = round_trip_error(&normal, &rows, 200 + seed);
             assert!(error < 1e-6, "seed {seed}: solve is off by {error}");
         }
     }
