@@ -165,6 +165,11 @@ const MAX_LP_BYTES: u64 = 2 << 30;
 /// the solver takes.
 type Row = (Vec<(usize, f64)>, f64);
 
+/// Whether `v` has potentials (a group of columns) in the LP.
+fn has_potentials(group: &[Option<usize>], v: usize) -> bool {
+    group.get(v).is_some_and(|g| g.is_some())
+}
+
 /// A set-row entry on the potential `p_source(target)`, encoded after the
 /// `lengths` length columns (a set row's other entries are lengths).
 fn potential_entry(lengths: usize, vertices: usize, source: usize, target: usize) -> usize {
@@ -891,6 +896,20 @@ struct Lp {
 }
 
 impl Lp {
+    /// Whether `row` touches the potentials of more than one source (a set
+    /// or subgraph constraint on the potentials: a linking row for
+    /// `normal`).
+    fn spans_sources(&self, row: &Row) -> bool {
+        let block = self.groups.first().map_or(1, |g| g.len().max(1));
+        let mut groups = row
+            .0
+            .iter()
+            .filter(|e| e.0 < self.first_length)
+            .map(|e| e.0 / block);
+        let first = groups.next();
+        groups.any(|g| Some(g) != first)
+    }
+
     /// Work of one interior-point iteration (see the module `normal`):
     /// forming the normal equations (each row adds its lower triangle: a
     /// row of k entries, k(k+1)/2 products), inverting every source's
@@ -898,25 +917,14 @@ impl Lp {
     /// factorisation, and the capacitance of the rows across sources.
     fn iteration_work(&self, lengths: usize) -> u64 {
         let block = self.groups.first().map_or(0, |g| g.len());
-        let group_of = |c: usize| c / block.max(1);
         // Rows across groups (set and subgraph constraints) are not formed
         // but enter through their capacitance matrix (see `normal`): each
         // entry meets every other such row and its block's inverse, and
         // every such row costs two solves with the Schur complement.
-        let spans = |r: &Row| {
-            let cols = &r.0;
-            let groups: Vec<usize> = cols
-                .iter()
-                .map(|e| e.0)
-                .filter(|&c| c < self.first_length)
-                .map(group_of)
-                .collect();
-            groups.first() != groups.last()
-        };
         let linking: Vec<u64> = self
             .rows
             .iter()
-            .filter(|r| spans(r))
+            .filter(|r| self.spans_sources(r))
             .map(|r| r.0.len() as u64)
             .collect();
         let l = linking.len() as u64;
@@ -927,7 +935,7 @@ impl Lp {
         let forming: u64 = self
             .rows
             .iter()
-            .filter(|r| !spans(r))
+            .filter(|r| !self.spans_sources(r))
             .map(|r| (r.0.len() * (r.0.len() + 1) / 2) as u64)
             .sum();
         let blocks = self.groups.len() as u64 * (b.pow(3) + 4 * m * m);
@@ -1131,7 +1139,6 @@ fn separate_sets(
     group: &[Option<usize>],
 ) -> usize {
     let vertices = trees.len();
-    let has_group = |v: usize| group.get(v).is_some_and(|g| g.is_some());
     // Plain sums over the pairs, and with durations sums weighted by both
     // members' durations (see `weighted_set_rhs`).
     let p = |u: usize| spreading.pair_weight(u);
@@ -1178,7 +1185,7 @@ fn separate_sets(
                 continue;
             }
             taken += 1;
-            if set[..k].iter().all(|&v| has_group(v)) {
+            if set[..k].iter().all(|&v| has_potentials(group, v)) {
                 let m = cols.ends.len();
                 let mut entries = Vec::new();
                 for (i, &a) in set[..k - 1].iter().enumerate() {
@@ -1279,8 +1286,10 @@ fn separate_subgraphs(
                 value
             }
         };
-        let has_group = |v: usize| cuts.group.get(v).is_some_and(|g| g.is_some());
-        if optimum - lhs > TOLERANCE * optimum.max(1.0) && members.iter().all(|&v| has_group(v)) {
+        if optimum - lhs <= TOLERANCE * optimum.max(1.0) {
+            continue;
+        }
+        if members.iter().all(|&v| has_potentials(&cuts.group, v)) {
             let m = cols.ends.len();
             let mut entries = Vec::new();
             for (i, &a) in members.iter().enumerate() {
@@ -1290,7 +1299,7 @@ fn separate_subgraphs(
             }
             cuts.sets.push(((entries, optimum), 0));
             added += 1;
-        } else if optimum - lhs > TOLERANCE * optimum.max(1.0) {
+        } else {
             let mut count = vec![0.0; cols.ends.len()];
             for (i, &a) in members.iter().enumerate() {
                 add_weighted_paths(&trees[a], cols, a, &targets[i], &mut count);
@@ -1511,15 +1520,7 @@ mod tests {
             let cuts = first_set_round(&arr, &cols, &adj);
             let spreading = unit_spreading(&arr);
             let lp = cuts.lp(&spreading, &cols, &cols.weight, n);
-            let block = n - 1;
-            let across = lp.rows[lp.first_cut..].iter().any(|(coefs, _)| {
-                let groups: Vec<usize> = coefs
-                    .iter()
-                    .filter(|e| e.0 < lp.first_length)
-                    .map(|e| e.0 / block)
-                    .collect();
-                groups.first() != groups.last()
-            });
+            let across = lp.rows[lp.first_cut..].iter().any(|r| lp.spans_sources(r));
             assert!(across, "seed {seed}: no set row across sources");
             let stopping = ipm::Stopping {
                 max_iter: 200,
