@@ -1358,17 +1358,20 @@ mod tests {
     #[ignore]
     fn factor_speed() {
         let (mut normal, rows) = spreading_system(279, 2267, 1);
+        let median = median_factor_seconds(&mut normal, &rows);
+        println!("one factorisation (279 sources, 2267 lengths): median {median:.2} s");
+    }
+
+    /// Median wall-clock seconds of three factorisations.
+    fn median_factor_seconds(normal: &mut NormalEquations, rows: &RowList) -> f64 {
         let mut times = Vec::new();
         for _ in 0..3 {
             let start = std::time::Instant::now();
-            normal.factor(&rows).expect("finite");
+            normal.factor(rows).expect("finite");
             times.push(start.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
-        println!(
-            "one factorisation (279 sources, 2267 lengths): median {:.2} s",
-            times[1]
-        );
+        times[1]
     }
 
     /// Time of one factorisation at the 279-VM cluster's size with 1363
@@ -1379,17 +1382,10 @@ mod tests {
     #[ignore]
     fn capacitance_speed() {
         let (mut normal, rows) = spreading_system_linked(279, 2267, 1363, 1);
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let start = std::time::Instant::now();
-            normal.factor(&rows).expect("finite");
-            times.push(start.elapsed().as_secs_f64());
-        }
-        times.sort_by(f64::total_cmp);
+        let median = median_factor_seconds(&mut normal, &rows);
         println!(
-            "one factorisation (279 sources, 2267 lengths, {} linking rows): median {:.2} s",
-            normal.linking.len(),
-            times[1]
+            "one factorisation (279 sources, 2267 lengths, {} linking rows): median {median:.2} s",
+            normal.linking.len()
         );
     }
 }
