@@ -26,6 +26,7 @@ mod bounds;
 mod ipm;
 mod lp;
 mod normal;
+mod ruin;
 mod search;
 
 use rand::SeedableRng;
@@ -83,10 +84,12 @@ const MAX_STARTS: usize = 64;
 const POLISH_SWEEPS: u64 = 4;
 
 /// The best of [`RUNS`] starts or more on a connected problem (local indices), each
-/// polished by the insertion local search: the multilevel scheme with
-/// different seeds, and once the Fiedler-vector order of the whole problem
-/// (Juvan & Mohar 1992); the best then has every window of 16 consecutive
-/// VMs rearranged exactly ([`search::polish_windows`]).
+/// polished by the insertion local search and then by ruin and recreate
+/// with what the search left of the start's share ([`ruin`]): the
+/// multilevel scheme with different seeds, and once the Fiedler-vector
+/// order of the whole problem (Juvan & Mohar 1992); the best then has
+/// every window of 16 consecutive VMs rearranged exactly
+/// ([`search::polish_windows`]).
 pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>) -> Vec<usize> {
     // Kept for the exact windows on the best start: a few sweeps, at most a
     // quarter of the budget.
@@ -110,13 +113,19 @@ pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>
             break;
         };
         let mut child = budget.child(share);
-        let order = if run == 1 {
+        let mut order = if run == 1 {
             let mut order = arrangement::spectral_order(arr, false, 500, rng, &mut child);
             search::improve(arr, &mut order, rng, &mut child);
             order
         } else {
             arrangement::multilevel(arr, Combine::Sum, rng, &mut child, &mut search::improve)
         };
+        // What the start's local search left of its share goes to ruin and
+        // recreate (it stops by itself when it no longer finds better), on
+        // a stream of its own so that the starts stay those of the seed.
+        let mut ruin_rng = rng.clone();
+        ruin_rng.set_stream(1 + run as u64);
+        ruin::ruin_and_recreate(arr, &mut order, &mut ruin_rng, &mut child);
         longest = longest.max(child.used());
         budget.absorb(child);
         let value = arr.stretch(&order);

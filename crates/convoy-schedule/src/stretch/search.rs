@@ -274,6 +274,33 @@ pub(crate) fn improve(
     *order = st.lay.order;
 }
 
+/// Applies improving insertions (within [`WINDOW`] places) to `order`,
+/// starting from the VMs of `changed` and spreading to the neighbours of
+/// every VM that moves, until none is left; returns the order.
+pub(crate) fn descend_from(
+    arr: &Arr,
+    order: Vec<usize>,
+    changed: &[usize],
+    budget: &mut Budget<'_>,
+) -> Vec<usize> {
+    let n = arr.n();
+    if n < 2 {
+        return order;
+    }
+    let mut st = State::new(arr, order);
+    let mut queued = vec![false; n];
+    let mut queue = VecDeque::with_capacity(n);
+    for &v in changed {
+        if !queued[v] {
+            queued[v] = true;
+            queue.push_back(v);
+        }
+    }
+    let mut log = Vec::new();
+    st.descend(&mut queue, &mut queued, &mut log, budget);
+    st.lay.order
+}
+
 /// VMs per window of [`polish_windows`]: one exact window costs
 /// `2·16·2¹⁶` units (about 2·10⁶), a sweep of 279 VMs about 7·10⁷.
 pub(crate) const POLISH_WINDOW: usize = 16;
@@ -394,17 +421,30 @@ fn arr_scale(sub: &Arr) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use rand::{Rng, SeedableRng};
 
     use super::*;
     use crate::budget::NoControl;
 
     fn random_arr(n: usize, rng: &mut ChaCha8Rng, cloud: bool) -> Arr {
+        random_arr_with(n, rng, 0.35, cloud, 5)
+    }
+
+    /// A seeded random problem: each pair talks with probability
+    /// `density` (weights 1–99), a third of the VMs have cloud peers when
+    /// `cloud`, durations 1 to `max_dur − 1` (all 1 when `max_dur` is 1).
+    pub(in crate::stretch) fn random_arr_with(
+        n: usize,
+        rng: &mut ChaCha8Rng,
+        density: f64,
+        cloud: bool,
+        max_dur: u32,
+    ) -> Arr {
         let mut edges = Vec::new();
         for a in 0..n as u32 {
             for b in a + 1..n as u32 {
-                if rng.gen_bool(0.35) {
+                if rng.gen_bool(density) {
                     edges.push((a, b, rng.gen_range(1..100) as f64));
                 }
             }
@@ -418,7 +458,15 @@ mod tests {
                 }
             })
             .collect();
-        let dur = (0..n).map(|_| rng.gen_range(1..5) as f64).collect();
+        let dur = (0..n)
+            .map(|_| {
+                if max_dur <= 1 {
+                    1.0
+                } else {
+                    rng.gen_range(1..max_dur) as f64
+                }
+            })
+            .collect();
         Arr::from_edges(n, edges, cloud, vec![0.0; n], dur)
     }
 
