@@ -93,17 +93,16 @@ pub(crate) fn ruin_and_recreate(
             changed.extend(arr.nbrs(v).map(|e| e.0));
         }
         let mut candidate = search::descend_from(arr, candidate, &changed, budget);
-        // The layout the descent set up and the stretch below: O(n + m) each.
-        if !budget.spend(2 * (arr.edge_count() + n) as u64) {
-            break;
-        }
+        // The layout the descent set up and the stretch below: O(n + m)
+        // each. The candidate is a whole order even when the budget ran
+        // out on the way, so it is still weighed.
+        budget.spend(2 * (arr.edge_count() + n) as u64);
         let mut next = arr.stretch(&candidate);
-        if next < value * (1.0 + REPAIR_WITHIN) {
-            // The subset programme charges by blocks of 4 096 subsets, which
-            // windows this small never reach: one sweep is charged here.
-            if !budget.spend(search::polish_sweep_cost(n, REPAIR_WINDOW)) {
-                break;
-            }
+        // The subset programme charges by blocks of 4 096 subsets, which
+        // windows this small never reach: one sweep is charged here.
+        if next < value * (1.0 + REPAIR_WITHIN)
+            && budget.spend(search::polish_sweep_cost(n, REPAIR_WINDOW))
+        {
             search::polish_windows(arr, &mut candidate, REPAIR_WINDOW, budget);
             next = arr.stretch(&candidate);
         }
