@@ -432,7 +432,7 @@ pub(super) mod tests {
     }
 
     /// A seeded random problem: each pair talks with probability
-    /// `density` (weights 1–99), a third of the VMs have cloud peers when
+    /// `density` (weights 1–99), about 30 % of the VMs have cloud peers when
     /// `cloud`, durations 1 to `max_dur − 1` (all 1 when `max_dur` is 1).
     pub(in crate::stretch) fn random_arr_with(
         n: usize,
