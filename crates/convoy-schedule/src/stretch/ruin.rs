@@ -214,8 +214,9 @@ fn cheapest_gap(arr: &Arr, partial: &[usize], v: usize, scratch: &mut Scratch) -
     for (i, &u) in partial.iter().enumerate() {
         scratch.start[i + 1] = scratch.start[i] + arr.dur[u];
         let (mut before, mut after) = (0.0, 0.0);
+        // `v` is not placed yet, so its own edges stay out of the cuts.
         for (x, w) in arr.nbrs(u) {
-            if x != v && scratch.placed[x] {
+            if scratch.placed[x] {
                 if scratch.pos[x] < i {
                     before += w;
                 } else {
