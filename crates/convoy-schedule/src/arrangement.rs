@@ -17,23 +17,29 @@
 //! reported ([`Problem::fixed_cut`]); cloud–cloud and stay–stay edges never do.
 //! An edge between a moving VM and a staying one is a *permanent cut*: it is
 //! crossed from the moment the VM moves on, forever ([`Problem::permanent_cut`]).
+//! The stretch counts it from then until the end `T` of the last move,
+//! `w·(T − t(v))`: the order decides that much of its traffic (moving the
+//! VMs that talk to staying ones last keeps it on premises), and what it
+//! carries after `T` is the same for every order, reported as the rate.
 //!
 //! # The cut formulation
 //!
 //! Let `M_k` be the set of the first `k` movers and `c(M_k)` the weight of the
-//! edges between the moved side (cloud peers and `M_k`) and the movers not yet
-//! moved. While the `(k+1)`-th move runs, for `d(order[k])` seconds, exactly
-//! these edges are split, so
+//! edges between the moved side (cloud peers and `M_k`) and the side still on
+//! premises (the movers not yet moved and the staying VMs). While the
+//! `(k+1)`-th move runs, for `d(order[k])` seconds, exactly these edges are
+//! split, so
 //!
 //! ```text
-//! stretch = Σ_k d(order[k]) · c(M_k)  =  Σ_edges w(u,v)·|t(u) − t(v)| + Σ_cloud edges w·t(v).
+//! stretch = Σ_k d(order[k]) · c(M_k)
+//!         = Σ_edges w(u,v)·|t(u) − t(v)| + Σ_cloud edges w·t(v) + Σ_stay edges w·(T − t(v)).
 //! ```
 //!
-//! Adding the mover–stay edges with one end moved gives the WAN load of split
-//! conversations at each moment between moves ([`Problem::cut_profile`]); its
-//! maximum is the cutwidth. Both local searches and both exact solvers work on
-//! this formulation: appending `v` to a prefix `S` changes the cut by
-//! `deg(v) − 2·w(v, S) − cloud(v) (+ stay(v))`.
+//! The same cuts, at each moment between moves, are the WAN load of split
+//! conversations ([`Problem::cut_profile`]); their maximum is the cutwidth.
+//! Both local searches and both exact solvers work on this formulation:
+//! appending `v` to a prefix `S` changes the cut by
+//! `deg(v) − 2·w(v, S) − cloud(v) + stay(v)`.
 
 use convoy_model::Graph;
 use rand::seq::SliceRandom;
@@ -569,12 +575,24 @@ impl Arr {
     }
 
     /// Stretch of `order` straight from the definition:
-    /// Σ internal w·|t(u) − t(v)| + Σ cloud(v)·t(v).
+    /// Σ internal w·|t(u) − t(v)| + Σ cloud(v)·t(v) + Σ stay(v)·(T − t(v)),
+    /// `T` the end of the last move.
     pub fn stretch(&self, order: &[usize]) -> f64 {
         let t = self.times(order);
+        let end: f64 = self.dur.iter().sum();
         let internal: f64 = self.edges().map(|(u, v, w)| w * (t[u] - t[v]).abs()).sum();
-        let cloud: f64 = (0..self.n()).map(|v| self.cloud[v] * t[v]).sum();
-        internal + cloud
+        let anchored: f64 = (0..self.n())
+            .map(|v| self.cloud[v] * t[v] + self.stay[v] * (end - t[v]))
+            .sum();
+        internal + anchored
+    }
+
+    /// The stretch's coefficient of `t(v)`: its cloud edges grow with it and
+    /// its edges to staying VMs shrink (they are crossed from `t(v)` to the
+    /// end of the last move).
+    #[inline]
+    pub fn lin(&self, v: usize) -> f64 {
+        self.cloud[v] - self.stay[v]
     }
 
     /// Cut after each prefix `k = 0..=n` of `order`; with `with_stay`, the
@@ -687,7 +705,6 @@ pub(crate) fn subset_dp(
     if budget.remaining() < (2 * n as u64) << n {
         return None;
     }
-    let with_stay = combine == Combine::Max;
     let full = (1usize << n) - 1;
     let mut wmat = vec![0.0f64; n * n];
     for (u, v, w) in arr.edges() {
@@ -711,7 +728,7 @@ pub(crate) fn subset_dp(
             to_rest += row[b];
             bits &= bits - 1;
         }
-        cut[s] = cut[rest] + arr.gain(low, to_rest, with_stay);
+        cut[s] = cut[rest] + arr.gain(low, to_rest, true);
     }
     let mut best = vec![0.0f64; full + 1];
     let mut last = vec![0u8; full + 1];
@@ -836,13 +853,13 @@ fn coarsen(arr: &Arr, rng: &mut ChaCha8Rng) -> Option<Level> {
 /// Fiedler-vector ordering of a small connected problem: power iteration on
 /// `σI − L` orthogonal to the constant vector, where `L` is the weighted
 /// Laplacian extended with a "cloud" vertex (joined to each mover by its cloud
-/// weight) and, when `with_stay`, a "stay" vertex; the order is oriented so
+/// weight) and a "stay" vertex (joined by the weights to staying VMs); the
+/// order is oriented so
 /// that the cloud end comes first (Juvan & Mohar, "Optimal linear labelings
 /// and eigenvalues of graphs", Discrete Appl. Math. 1992, motivate sorting by
 /// the Fiedler vector for linear arrangement).
 pub(crate) fn spectral_order(
     arr: &Arr,
-    with_stay: bool,
     iterations: usize,
     rng: &mut ChaCha8Rng,
     budget: &mut Budget<'_>,
@@ -853,7 +870,7 @@ pub(crate) fn spectral_order(
     }
     let (c, s) = (n, n + 1);
     let total = n + 2;
-    let stay = |v: usize| if with_stay { arr.stay[v] } else { 0.0 };
+    let stay = |v: usize| arr.stay[v];
     let mut ldeg = vec![0.0; total];
     for v in 0..n {
         ldeg[v] = arr.deg[v] + arr.cloud[v] + stay(v);
@@ -943,8 +960,8 @@ pub(crate) fn multilevel(
     let total = budget.remaining();
     let share = |n: usize| (total as u128 * n as u128 / sizes.max(1) as u128) as u64;
     let top = levels.last().map_or(arr, |l| &l.coarse);
-    let mut order = subset_dp(top, combine, budget)
-        .unwrap_or_else(|| spectral_order(top, combine == Combine::Max, 300, rng, budget));
+    let mut order =
+        subset_dp(top, combine, budget).unwrap_or_else(|| spectral_order(top, 300, rng, budget));
     for i in (0..levels.len()).rev() {
         let fine = if i == 0 { arr } else { &levels[i - 1].coarse };
         let coarse = &levels[i].coarse;

@@ -1253,7 +1253,7 @@ fn improve_stretch(
         let (da, db) = (dur[a], dur[b]);
         let mut d = 0.0;
         for &x in &members[a] {
-            d += db * arr.cloud[x];
+            d += db * arr.lin(x);
             for (y, w) in arr.nbrs(x) {
                 let uy = unit[y];
                 if uy == a {
@@ -1269,7 +1269,7 @@ fn improve_stretch(
             }
         }
         for &x in &members[b] {
-            d -= da * arr.cloud[x];
+            d -= da * arr.lin(x);
             for (y, w) in arr.nbrs(x) {
                 let uy = unit[y];
                 if uy == a || uy == b {

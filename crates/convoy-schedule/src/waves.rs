@@ -16,9 +16,11 @@
 //!
 //! The objectives of [`crate::arrangement`] are then taken on the wave times:
 //!
-//! - *stretch*: Σ internal edges w(u,v)·|T(u) − T(v)| + Σ cloud edges w·T(v).
+//! - *stretch*: Σ internal edges w(u,v)·|T(u) − T(v)| + Σ cloud edges
+//!   w·T(v) + Σ stay edges w·(T_end − T(v)), `T_end` the end of the last wave.
 //!   In cut form, wave `j` runs for `D_j` while the edges between the moved
-//!   side (cloud peers and waves `< j`) and the rest are split, so the stretch
+//!   side (cloud peers and waves `< j`) and the rest (staying VMs included)
+//!   are split, so the stretch
 //!   is Σ_j D_j · c(W_1 ∪ … ∪ W_{j−1}). Two VMs of one wave never stretch
 //!   their conversation, which is why grouping talkative VMs pays.
 //! - *cutwidth*: the largest WAN load of split conversations at the moments
@@ -161,8 +163,11 @@ fn evaluate_local(
     let value = match objective {
         Objective::Stretch => {
             let internal: f64 = arr.edges().map(|(u, v, w)| w * (t[u] - t[v]).abs()).sum();
-            let cloud: f64 = (0..arr.n()).map(|v| arr.cloud[v] * t[v]).sum();
-            internal + cloud
+            let end = ends.last().copied().unwrap_or(0.0);
+            let anchored: f64 = (0..arr.n())
+                .map(|v| arr.cloud[v] * t[v] + arr.stay[v] * (end - t[v]))
+                .sum();
+            internal + anchored
         }
         Objective::Cutwidth => bounds.iter().map(|&b| load[b]).fold(0.0, f64::max),
     };
@@ -253,8 +258,7 @@ pub(crate) fn best_bounds(
 ) -> Vec<usize> {
     let n = local.len();
     let k = waves.max_size();
-    let with_stay = objective == Objective::Cutwidth;
-    let cut = arr.profile(local, with_stay);
+    let cut = arr.profile(local, true);
     let mut prefix = vec![0.0; n + 1];
     for (i, &v) in local.iter().enumerate() {
         prefix[i + 1] = prefix[i] + arr.dur[v];

@@ -172,19 +172,23 @@ fn plan_json_is_the_plan_object_and_is_consistent() {
 }
 
 /// Stretch recomputed from a plan's order: Σ weight × |position difference|
-/// over conversations between movers, plus weight × position for peers that
-/// stay (a permanent cut does not count) — here: none are in the cloud.
+/// over conversations between movers, plus, for a conversation with a VM
+/// that stays, weight × the steps from the mover's move to the last one
+/// (it is split from then on) — here: none are in the cloud.
 fn stretch_from_csv(csv: &Path, order: &[String], pinned: &HashSet<&str>) -> f64 {
     let pos = positions(order);
+    let last = order.len() - 1;
     csv_rows(csv)
         .iter()
         .map(|f| {
             let (a, b) = (f[0].as_str(), f[1].as_str());
-            if pinned.contains(a) || pinned.contains(b) {
-                return 0.0;
-            }
             let w: f64 = f[2].parse().unwrap();
-            w * pos[a].abs_diff(pos[b]) as f64
+            match (pinned.contains(a), pinned.contains(b)) {
+                (false, false) => w * pos[a].abs_diff(pos[b]) as f64,
+                (true, false) => w * (last - pos[b]) as f64,
+                (false, true) => w * (last - pos[a]) as f64,
+                (true, true) => 0.0,
+            }
         })
         .sum()
 }

@@ -37,7 +37,10 @@
 //! neighbours are held in place by their own applications: the triangle
 //! inequality along paths sees that a database cannot sit both beside its
 //! service and beside the backup hub. Cloud peers are a virtual vertex at
-//! time 0: an edge `v–cloud` of length `t(v)`.
+//! time 0: an edge `v–cloud` of length `t(v)`; staying VMs one at the end
+//! `T` of the last move: an edge `v–end` of length `T − t(v)` (both on the
+//! line of completion times, so every path through them is a valid upper
+//! bound on a distance).
 //!
 //! **Vertex constraints in potential form.** Stated on paths, a vertex
 //! constraint fixes one path per member, and when the LP lengthens those
@@ -186,7 +189,7 @@ fn potential_entry(lengths: usize, vertices: usize, source: usize, target: usize
     lengths + source * vertices + target
 }
 
-/// The LP's columns: conversations (and edges to the cloud vertex).
+/// The LP's columns: conversations (and edges to the cloud and end vertices).
 struct Columns {
     ends: Vec<(usize, usize)>,
     weight: Vec<f64>,
@@ -194,7 +197,7 @@ struct Columns {
     hi: Vec<f64>,
 }
 
-/// A lower bound on the internal-plus-cloud stretch of every order of `arr`
+/// A lower bound on the stretch of every order of `arr`
 /// (0 when the budget does not pay for one round). Deterministic for a given
 /// budget limit unless the budget's control interrupts it. `hint` is an
 /// order of `arr`'s vertices (the planner's, or empty): its windows are
@@ -214,8 +217,10 @@ fn spreading_bound_with(
 ) -> f64 {
     let n = arr.n();
     let has_cloud = arr.cloud.iter().any(|&c| c > 0.0);
+    let has_stay = arr.stay.iter().any(|&c| c > 0.0);
     let cloud_vertex = n;
-    let vertices = n + usize::from(has_cloud);
+    let end_vertex = n + usize::from(has_cloud);
+    let vertices = end_vertex + usize::from(has_stay);
     let total: f64 = arr.dur.iter().sum();
     let shortest = arr.dur.iter().copied().fold(f64::INFINITY, f64::min);
     if n < 2 || total.partial_cmp(&0.0) != Some(Ordering::Greater) {
@@ -247,6 +252,17 @@ fn spreading_bound_with(
             }
         }
     }
+    if has_stay {
+        for v in 0..n {
+            if arr.stay[v] > 0.0 {
+                // The last VM completes at the end: a length of zero.
+                cols.ends.push((v, end_vertex));
+                cols.weight.push(arr.stay[v]);
+                cols.lo.push(0.0);
+                cols.hi.push((total - arr.dur[v]).max(0.0) / time_scale);
+            }
+        }
+    }
     let m = cols.ends.len();
     if m == 0 || m > MAX_EDGES {
         return 0.0;
@@ -267,6 +283,7 @@ fn spreading_bound_with(
         unit,
         time_scale,
         cloud_vertex: has_cloud.then_some(cloud_vertex),
+        end_vertex: has_stay.then_some(end_vertex),
         span: total / time_scale,
         weight_scale,
     };
@@ -533,6 +550,8 @@ struct Spreading<'a> {
     unit: bool,
     time_scale: f64,
     cloud_vertex: Option<usize>,
+    /// The vertex of the staying VMs, at the end `T` of the last move.
+    end_vertex: Option<usize>,
     /// Total duration of the moves (scaled): no two moves complete further
     /// apart, so no potential exceeds it.
     span: f64,
@@ -543,11 +562,14 @@ struct Spreading<'a> {
 impl Spreading<'_> {
     /// The least `|t(a) − t(b)|` of any order (scaled): the later of two
     /// VMs completes its own move after the earlier; a VM completes its
-    /// move after the cloud vertex's time 0.
+    /// move after the cloud vertex's time 0; the last one completes at the
+    /// end vertex's time.
     fn closest(&self, a: usize, b: usize) -> f64 {
         let own = |v: usize| {
             if Some(v) == self.cloud_vertex {
                 f64::INFINITY
+            } else if Some(v) == self.end_vertex {
+                0.0
             } else {
                 self.arr.dur[v]
             }
@@ -559,10 +581,17 @@ impl Spreading<'_> {
     /// the real vertices nearest to `source`.
     fn rhs(&self, source: usize, set: &[usize]) -> f64 {
         let k = set.len();
-        if Some(source) == self.cloud_vertex {
-            // Σ t(u) over k VMs: at least the shortest-processing-time sum.
+        let from_end = Some(source) == self.end_vertex;
+        if Some(source) == self.cloud_vertex || from_end {
+            // Σ t(u) over k VMs from time 0: at least the shortest-
+            // processing-time sum. Σ (T − t(u)) from the end: read back
+            // from T, the sum of their start times, least the same way.
             if self.unit {
-                return (k * (k + 1) / 2) as f64;
+                return if from_end {
+                    k * k.saturating_sub(1) / 2
+                } else {
+                    k * (k + 1) / 2
+                } as f64;
             }
             let mut d: Vec<f64> = set.iter().map(|&u| self.arr.dur[u]).collect();
             d.sort_by(f64::total_cmp);
@@ -571,6 +600,10 @@ impl Spreading<'_> {
             for p in d {
                 now += p;
                 sum += now;
+            }
+            if from_end {
+                // Start times: the completion times less the moves.
+                sum -= now;
             }
             return sum / self.time_scale;
         }
@@ -603,6 +636,11 @@ impl Spreading<'_> {
         (completions + early).max(0.0) / self.time_scale
     }
 
+    /// Whether `v` is a VM (not the cloud or end vertex).
+    fn is_real(&self, v: usize) -> bool {
+        v < self.arr.n()
+    }
+
     /// A real vertex's move duration (scaled).
     fn duration(&self, v: usize) -> f64 {
         self.arr.dur[v] / self.time_scale
@@ -631,6 +669,10 @@ impl Spreading<'_> {
         if Some(source) == self.cloud_vertex {
             return 0.5 * (total * total + squares);
         }
+        if Some(source) == self.end_vertex {
+            // Σ p·(T − t) = Σ p·(start time read back from the end).
+            return (0.5 * (total * total - squares)).max(0.0);
+        }
         let own = self.duration(source);
         p.sort_by(|a, b| b.total_cmp(a));
         let h = |x: f64, g: f64| {
@@ -649,9 +691,9 @@ impl Spreading<'_> {
     }
 
     /// A member's weight in the duration-weighted set constraints: its
-    /// move's duration (scaled), 0 for the cloud vertex.
+    /// move's duration (scaled), 0 for the cloud and end vertices.
     fn pair_weight(&self, v: usize) -> f64 {
-        if Some(v) == self.cloud_vertex {
+        if Some(v) == self.cloud_vertex || Some(v) == self.end_vertex {
             0.0
         } else {
             self.duration(v)
@@ -680,9 +722,11 @@ impl Spreading<'_> {
     }
 
     /// Lower bound on `Σ_{a,b ∈ set} |t(a) − t(b)|` over the pairs of `set`
-    /// (scaled; the cloud vertex may be a member, at time 0). Sorted by
-    /// time, `k` members leave `k − 1` gaps, the `i`-th crossed by
-    /// `i·(k − i)` pairs and at least as long as the move that ends it; so
+    /// (scaled; the cloud vertex may be a member, at time 0, and the end
+    /// vertex, at `T`). Sorted by time, `k` members leave `k − 1` gaps, the
+    /// `i`-th crossed by `i·(k − i)` pairs and at least as long as the move
+    /// that ends it (the end vertex's gap may be empty: the last move may
+    /// be a member's); so
     /// the sum is at least the cheapest assignment of the moves to the
     /// gaps: the shortest moves to the most-crossed gaps (rearrangement
     /// inequality). With unit durations, `(k³ − k)/6`, the optimum of the
@@ -693,13 +737,20 @@ impl Spreading<'_> {
     /// cliques of the graph.
     fn set_rhs(&self, set: &[usize]) -> f64 {
         let k = set.len();
-        if self.unit {
+        let has_end = self.end_vertex.is_some_and(|e| set.contains(&e));
+        if self.unit && !has_end {
             return ((k * k * k - k) / 6) as f64;
         }
         let mut moves: Vec<f64> = set
             .iter()
             .filter(|&&u| Some(u) != self.cloud_vertex)
-            .map(|&u| self.arr.dur[u])
+            .map(|&u| {
+                if Some(u) == self.end_vertex {
+                    0.0
+                } else {
+                    self.arr.dur[u]
+                }
+            })
             .collect();
         moves.sort_by(f64::total_cmp);
         // Without the cloud the first member's own move ends no gap.
@@ -796,7 +847,7 @@ fn separate(
             .order
             .iter()
             .copied()
-            .filter(|&u| Some(u) != spreading.cloud_vertex)
+            .filter(|&u| spreading.is_real(u))
             .collect();
         // Plain sums, and with durations sums weighted by them too: the
         // two families cut off different points (see `weighted_rhs`).
@@ -1262,7 +1313,7 @@ fn separate_subgraphs(
     let real: Vec<usize> = set
         .iter()
         .copied()
-        .filter(|&v| Some(v) != spreading.cloud_vertex)
+        .filter(|&v| spreading.is_real(v))
         .collect();
     let mut added = 0;
     for k in SUBGRAPH_SIZES.map(|k| k.min(real.len())) {
@@ -1549,6 +1600,7 @@ mod tests {
             unit: true,
             time_scale: 1.0,
             cloud_vertex: None,
+            end_vertex: None,
             span: (arr.n() - 1) as f64,
             weight_scale: 1.0,
         }
@@ -1813,6 +1865,7 @@ mod tests {
                 unit: false,
                 time_scale: 1.0,
                 cloud_vertex: Some(n),
+                end_vertex: None,
                 span: f64::INFINITY,
                 weight_scale: 1.0,
             };
@@ -1888,6 +1941,93 @@ mod tests {
         }
     }
 
+    /// The end vertex's bounds hold for every order: for a set of VMs, the
+    /// sums of `T − t(u)`, plain and weighted by the durations, and the
+    /// pairwise distances of the set with the end vertex (at `T`) among
+    /// them, against every permutation; with unit and with random
+    /// durations. Read back from the end, the plain and weighted sums are
+    /// met by the set moved last.
+    #[test]
+    fn the_end_vertex_bounds_hold_for_every_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(29);
+        for case in 0..60 {
+            let n = rng.gen_range(2..=7);
+            let unit = case % 2 == 0;
+            let dur: Vec<f64> = (0..n)
+                .map(|_| {
+                    if unit {
+                        1.0
+                    } else {
+                        f64::from(rng.gen_range(1..40u32))
+                    }
+                })
+                .collect();
+            let arr = Arr::from_edges(n, vec![(0, 1, 1.0)], vec![0.0; n], vec![1.0; n], dur);
+            let end = n;
+            let spreading = Spreading {
+                arr: &arr,
+                unit,
+                time_scale: 1.0,
+                cloud_vertex: None,
+                end_vertex: Some(end),
+                span: f64::INFINITY,
+                weight_scale: 1.0,
+            };
+            let set: Vec<usize> = (0..n).filter(|_| rng.gen_bool(0.7)).collect();
+            if set.is_empty() {
+                continue;
+            }
+            let with_end: Vec<usize> = set.iter().copied().chain([end]).collect();
+            let (plain, weighted) = (spreading.rhs(end, &set), spreading.weighted_rhs(end, &set));
+            let pairs_rhs = spreading.set_rhs(&with_end);
+            let total: f64 = arr.dur.iter().sum();
+            let mut least = [f64::INFINITY; 3];
+            let mut order: Vec<usize> = (0..n).collect();
+            permutations(&mut order, 0, &mut |order| {
+                let mut t = vec![0.0; n + 1];
+                let mut now = 0.0;
+                for &v in order {
+                    now += arr.dur[v];
+                    t[v] = now;
+                }
+                t[end] = total;
+                let sums = [
+                    set.iter().map(|&u| total - t[u]).sum::<f64>(),
+                    set.iter()
+                        .map(|&u| arr.dur[u] * (total - t[u]))
+                        .sum::<f64>(),
+                    with_end
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(i, &a)| with_end[i + 1..].iter().map(move |&b| (a, b)))
+                        .map(|(a, b)| (t[a] - t[b]).abs())
+                        .sum::<f64>(),
+                ];
+                for (l, s) in least.iter_mut().zip(sums) {
+                    *l = l.min(s);
+                }
+            });
+            for (bound, least, what) in [
+                (plain, least[0], "plain"),
+                (weighted, least[1], "weighted"),
+                (pairs_rhs, least[2], "pairs"),
+            ] {
+                assert!(
+                    bound <= least * (1.0 + 1e-12) + 1e-9,
+                    "case {case}: {what} bound {bound} above the least {least}"
+                );
+            }
+            assert!(
+                (plain - least[0]).abs() <= 1e-9 * least[0].max(1.0),
+                "case {case}"
+            );
+            assert!(
+                (weighted - least[1]).abs() <= 1e-9 * least[1].max(1.0),
+                "case {case}"
+            );
+        }
+    }
+
     /// Calls `visit` with every permutation of `items[k..]` (after `items[..k]`).
     fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize])) {
         if k == items.len() {
@@ -1917,7 +2057,17 @@ mod tests {
             let dur = (0..n)
                 .map(|_| f64::from(rng.gen_range(1..=10u32).pow(2)))
                 .collect();
-            let arr = Arr::from_edges(n, edges, unit.cloud.clone(), vec![0.0; n], dur);
+            // Some VMs talk to staying ones too (the end vertex).
+            let stay = (0..n)
+                .map(|_| {
+                    if rng.gen_bool(0.3) {
+                        f64::from(rng.gen_range(1..=20u32))
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let arr = Arr::from_edges(n, edges, unit.cloud.clone(), stay, dur);
             let optimum = {
                 let mut budget = Budget::new(u64::MAX / 4, &NoControl);
                 let order = arrangement::subset_dp(&arr, Combine::Sum, &mut budget).unwrap();

@@ -3,8 +3,9 @@
 //! minimum linear arrangement when `t` is the position).
 //!
 //! See [`crate::arrangement`] for the time model and pinned endpoints: edges to
-//! cloud peers cost `w·t(v)`, edges to staying VMs are a permanent cut reported
-//! beside the result and left out of the sum.
+//! cloud peers cost `w·t(v)`, edges to staying VMs `w·(T − t(v))` (crossed
+//! from the mover's switchover to the end `T` of the last move; from then on
+//! they are the permanent cut, reported beside the result as a rate).
 //!
 //! [`solve`] combines:
 //!
@@ -14,7 +15,8 @@
 //!    coarsening, spectral or exact order of the coarsest graph, insertion
 //!    local search at every level: Safro, Ron & Brandt 2006; Petit 2003);
 //! 3. components laid end to end by Smith's rule on (total duration, cloud
-//!    weight): with no cloud peers any order of whole components is optimal
+//!    weight less stay weight): with no cloud peers or staying VMs any order
+//!    of whole components is optimal
 //!    for the sum, and with them it is the best sequence of blocks; a last
 //!    local search over the whole order may then interleave them;
 //! 4. lower bounds ([`lower_bound`]), raised to the exact value of every
@@ -44,7 +46,7 @@ pub fn stretch_of(problem: &Problem, order: &[usize]) -> Result<f64, Arrangement
 }
 
 /// A lower bound on the stretch of every order: star (degree) bound plus
-/// Smith's bound on the cloud edges; see the module `bounds`.
+/// Smith's bounds on the cloud and stay edges; see the module `bounds`.
 pub fn lower_bound(problem: &Problem) -> f64 {
     bounds::lower_bound(&problem.arr)
 }
@@ -114,7 +116,7 @@ pub(crate) fn heuristic(arr: &Arr, rng: &mut ChaCha8Rng, budget: &mut Budget<'_>
         };
         let mut child = budget.child(share);
         let mut order = if run == 1 {
-            let mut order = arrangement::spectral_order(arr, false, 500, rng, &mut child);
+            let mut order = arrangement::spectral_order(arr, 500, rng, &mut child);
             search::improve(arr, &mut order, rng, &mut child);
             order
         } else {
@@ -169,7 +171,8 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         }
     }
 
-    let has_cloud = arr.cloud.iter().any(|&c| c > 0.0);
+    // Cloud peers and staying VMs make the place of each component matter.
+    let anchored = (0..m).any(|v| arr.lin(v) != 0.0);
     // The LP bound's own budget, shared by the components not solved exactly
     // in proportion to their size (a component solved exactly leaves its
     // share to the others).
@@ -178,13 +181,13 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
     // Why a component's LP ended early, if one did (an interruption
     // outranks a lack of effort).
     let mut bound_stopped: Option<StopReason> = None;
-    // With cloud peers a fifth of the effort is kept for interleaving the
-    // components around their cloud edges.
+    // With cloud peers or staying VMs a fifth of the effort is kept for
+    // interleaving the components around their edges.
     let mut parts = arrangement::per_component(
         arr,
         Combine::Sum,
         &mut budget,
-        has_cloud,
+        anchored,
         |comp, sub, exact, child| {
             let bound_share = (bound_budget.remaining() as u128 * comp.len() as u128
                 / bound_pending.max(1) as u128) as u64;
@@ -216,12 +219,14 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         },
     );
 
-    // Smith's rule on blocks: a block of total duration p and cloud weight W
-    // delays every later block's cloud edges by p; sort by p/W ascending.
+    // Smith's rule on blocks: a block of total duration p delays every
+    // later block's cloud edges by p and keeps every earlier block's edges
+    // to staying VMs crossed p longer: with W its cloud weight less its
+    // stay weight, sort by p/W ascending (W/p descending).
     let key = |p: &Part| {
         let dur: f64 = p.vertices.iter().map(|&v| arr.dur[v]).sum();
-        let cloud: f64 = p.vertices.iter().map(|&v| arr.cloud[v]).sum();
-        (cloud, dur)
+        let lin: f64 = p.vertices.iter().map(|&v| arr.lin(v)).sum();
+        (lin, dur)
     };
     parts.sort_by(|a, b| {
         let ((wa, pa), (wb, pb)) = (key(a), key(b));
@@ -231,7 +236,7 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
         .iter()
         .flat_map(|p| p.order.iter().map(|&v| p.vertices[v]))
         .collect();
-    if has_cloud && parts.len() > 1 {
+    if anchored && parts.len() > 1 {
         let mut child = budget.child(budget.remaining());
         search::improve(arr, &mut order, &mut rng, &mut child);
         budget.absorb(child);

@@ -24,8 +24,10 @@
 //!
 //! **Cheapest insertion.** Putting `v`, of duration `p`, into the gap `j`
 //! of the order built so far delays everything after the gap by `p`: every
-//! conversation across the gap and every cloud edge after it grows by `p`
-//! (the cut `c_j`), and `v`'s own conversations cost `w·(T_j + p − t(u))`
+//! conversation across the gap, every cloud edge after it and every edge to
+//! a staying VM before it grows by `p` (the cut `c_j`), `v`'s cloud and
+//! staying edges cost `cloud·(T_j + p)` and `stay·(T − T_j)` (`T` the end
+//! of the order built so far), and `v`'s own conversations cost `w·(T_j + p − t(u))`
 //! to a VM `u` before the gap and `w·(t(u) − T_j)` to one after it (`T_j`
 //! the time the gap starts, `t` the times before the insertion). With the
 //! sums of `v`'s weights and weighted times before the gap kept as the gap
@@ -224,7 +226,7 @@ fn cheapest_gap(arr: &Arr, partial: &[usize], v: usize, scratch: &mut Scratch) -
                 }
             }
         }
-        scratch.cut[i + 1] = scratch.cut[i] + after - before - arr.cloud[u];
+        scratch.cut[i + 1] = scratch.cut[i] + after - before - arr.lin(u);
     }
     scratch.to_v[..m].iter_mut().for_each(|w| *w = 0.0);
     let (mut total, mut total_time) = (0.0, 0.0);
@@ -237,13 +239,16 @@ fn cheapest_gap(arr: &Arr, partial: &[usize], v: usize, scratch: &mut Scratch) -
         }
     }
     let p = arr.dur[v];
+    let end = scratch.start[m];
     let (mut left, mut left_time) = (0.0, 0.0);
     let mut best = (0, f64::INFINITY);
     for j in 0..=m {
         let t = scratch.start[j];
-        let cost = p * scratch.cut[j] + arr.cloud[v] * (t + p) + left * (t + p) - left_time
-            + (total_time - left_time)
-            - (total - left) * t;
+        let cost =
+            p * scratch.cut[j] + arr.cloud[v] * (t + p) + arr.stay[v] * (end - t) + left * (t + p)
+                - left_time
+                + (total_time - left_time)
+                - (total - left) * t;
         if cost < best.1 {
             best = (j, cost);
         }
@@ -268,8 +273,8 @@ mod tests {
     }
 
     /// The stretch of the VMs of `partial` alone, straight from the
-    /// definition (their own conversations and cloud edges, times from
-    /// `partial`).
+    /// definition (their own conversations, cloud and staying edges, times
+    /// from `partial`).
     fn partial_stretch(arr: &Arr, partial: &[usize]) -> f64 {
         let mut t = vec![f64::NAN; arr.n()];
         let mut now = 0.0;
@@ -282,7 +287,11 @@ mod tests {
             .filter(|&(a, b, _)| !t[a].is_nan() && !t[b].is_nan())
             .map(|(a, b, w)| w * (t[a] - t[b]).abs())
             .sum();
-        inner + partial.iter().map(|&v| arr.cloud[v] * t[v]).sum::<f64>()
+        inner
+            + partial
+                .iter()
+                .map(|&v| arr.cloud[v] * t[v] + arr.stay[v] * (now - t[v]))
+                .sum::<f64>()
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Moving `v` one place to the right, past `x`, only changes the cut after the
 //! prefix `P` that precedes them: from `c(P + v)` to `c(P + x)`. With
-//! `g(y, P) = deg(y) − 2·w(y, P) − cloud(y)` the change of the cut when `y`
+//! `g(y, P) = deg(y) − 2·w(y, P) − cloud(y) + stay(y)` the change of the cut when `y`
 //! joins `P`, the stretch changes by `d(v)·g(x, P) − d(x)·g(v, P)`. Keeping
 //! `before[y]` = weight from `y` to the vertices placed before it, every
 //! position of a window is scanned in O(1), so the best insertion point of `v`
@@ -46,13 +46,13 @@ impl<'a> State<'a> {
         let a = self.lay.arr;
         let i = self.lay.pos[v];
         self.lay.set_mark(v);
-        let (dv, base_v) = (a.dur[v], a.deg[v] - a.cloud[v]);
+        let (dv, base_v) = (a.dur[v], a.deg[v] - a.lin(v));
         let mut bv = self.lay.before[v];
         let mut cum = 0.0;
         for j in (i + 1)..=hi.min(a.n() - 1) {
             let x = self.lay.order[j];
             let wx = self.lay.mark[x];
-            let gx = a.deg[x] - 2.0 * (self.lay.before[x] - wx) - a.cloud[x];
+            let gx = a.deg[x] - 2.0 * (self.lay.before[x] - wx) - a.lin(x);
             let gv = base_v - 2.0 * bv;
             cum += dv * gx - a.dur[x] * gv;
             bv += wx;
@@ -65,7 +65,7 @@ impl<'a> State<'a> {
             let wx = self.lay.mark[x];
             bv -= wx;
             let gv = base_v - 2.0 * bv;
-            let gx = a.deg[x] - 2.0 * self.lay.before[x] - a.cloud[x];
+            let gx = a.deg[x] - 2.0 * self.lay.before[x] - a.lin(x);
             cum += a.dur[x] * gv - dv * gx;
             visit(j, cum);
         }
@@ -198,7 +198,7 @@ pub(crate) fn improve(
     budget: &mut Budget<'_>,
 ) {
     let n = arr.n();
-    if n < 2 || arr.edge_count() == 0 && arr.cloud.iter().all(|&c| c == 0.0) {
+    if n < 2 || arr.edge_count() == 0 && (0..n).all(|v| arr.lin(v) == 0.0) {
         return;
     }
     let mut st = State::new(arr, std::mem::take(order));
@@ -385,7 +385,7 @@ fn optimise_window(
     let mut edges = Vec::new();
     let mut linear = vec![0.0; size];
     for (i, &v) in members.iter().enumerate() {
-        linear[i] = arr.cloud[v];
+        linear[i] = arr.lin(v);
         for (u, w) in arr.nbrs(v) {
             if window.contains(&pos[u]) {
                 let j = pos[u] - window.start;
@@ -432,8 +432,9 @@ pub(super) mod tests {
     }
 
     /// A seeded random problem: each pair talks with probability
-    /// `density` (weights 1–99), about 30 % of the VMs have cloud peers when
-    /// `cloud`, durations 1 to `max_dur − 1` (all 1 when `max_dur` is 1).
+    /// `density` (weights 1–99), about 30 % of the VMs have cloud peers and
+    /// about 20 % peers that stay when `cloud`, durations 1 to `max_dur − 1`
+    /// (all 1 when `max_dur` is 1).
     pub(in crate::stretch) fn random_arr_with(
         n: usize,
         rng: &mut ChaCha8Rng,
@@ -441,6 +442,7 @@ pub(super) mod tests {
         cloud: bool,
         max_dur: u32,
     ) -> Arr {
+        let anchors = cloud;
         let mut edges = Vec::new();
         for a in 0..n as u32 {
             for b in a + 1..n as u32 {
@@ -449,15 +451,20 @@ pub(super) mod tests {
                 }
             }
         }
-        let cloud = (0..n)
-            .map(|_| {
-                if cloud && rng.gen_bool(0.3) {
-                    rng.gen_range(1..50) as f64
-                } else {
-                    0.0
-                }
-            })
-            .collect();
+        // Weights 1–49 for about `share` of the VMs when `on`.
+        let mut anchored = |on: bool, share: f64| -> Vec<f64> {
+            (0..n)
+                .map(|_| {
+                    if on && rng.gen_bool(share) {
+                        rng.gen_range(1..50) as f64
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        };
+        let cloud = anchored(anchors, 0.3);
+        let stay = anchored(anchors, 0.2);
         let dur = (0..n)
             .map(|_| {
                 if max_dur <= 1 {
@@ -467,7 +474,7 @@ pub(super) mod tests {
                 }
             })
             .collect();
-        Arr::from_edges(n, edges, cloud, vec![0.0; n], dur)
+        Arr::from_edges(n, edges, cloud, stay, dur)
     }
 
     /// Every arrangement of `order[start..start + size]`, the rest fixed.
