@@ -467,6 +467,84 @@ fn the_vms_that_talk_to_staying_ones_move_last() {
     }
 }
 
+/// Paths that share nothing but the WAN: each has one end talking to a
+/// cloud peer or to a VM that stays, and its own conversations are heavy
+/// enough that it is best moved as a block, from its cloud end or towards
+/// its staying end, in the order of Smith's rule on (length, cloud weight
+/// less stay weight), where the planner lays the blocks before its last
+/// search. The plan's stretch equals the best over every order of the
+/// blocks.
+#[test]
+fn blocks_with_cloud_and_staying_peers_are_ordered_optimally() {
+    // (path length, weight to its anchor, whether the anchor stays)
+    let blocks = [
+        (7, 3.0, false),
+        (5, 4.0, true),
+        (9, 1.0, false),
+        (6, 2.0, true),
+        (4, 5.0, false),
+    ];
+    let total: usize = blocks.iter().map(|b| b.0).sum();
+    let mut edges = Vec::new();
+    let mut anchors = Vec::new();
+    let mut start = 0;
+    for &(len, _, _) in &blocks {
+        for i in 1..len {
+            edges.push((start + i - 1, start + i, 100.0));
+        }
+        anchors.extend(std::iter::repeat_n(Anchor::Moves, len));
+        start += len;
+    }
+    for (i, &(len, w, stays)) in blocks.iter().enumerate() {
+        let first: usize = blocks[..i].iter().map(|b| b.0).sum();
+        let peer = anchors.len();
+        // The anchor hangs off the block's last VM.
+        edges.push((first + len - 1, peer, w));
+        anchors.push(if stays { Anchor::Stays } else { Anchor::Cloud });
+    }
+    let graph = weighted(anchors.len(), &edges);
+    let problem = Problem::new(&graph, &anchors, &TimeModel::Positions).unwrap();
+    let s = stretch::solve(&problem, &Options::default(), &NoControl);
+    // Every order of the blocks, each oriented towards its anchor's side.
+    let mut best = f64::INFINITY;
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    let mut c = vec![0usize; order.len()];
+    let mut i = 0;
+    let mut visit = |order: &[usize]| {
+        let mut now = 0;
+        let mut cost = 0.0;
+        for &b in order {
+            let (len, w, stays) = blocks[b];
+            cost += 100.0 * (len - 1) as f64;
+            cost += if stays {
+                w * (total - (now + len)) as f64
+            } else {
+                w * (now + 1) as f64
+            };
+            now += len;
+        }
+        best = best.min(cost);
+    };
+    visit(&order);
+    while i < order.len() {
+        if c[i] < i {
+            if i % 2 == 0 {
+                order.swap(0, i);
+            } else {
+                order.swap(c[i], i);
+            }
+            visit(&order);
+            c[i] += 1;
+            i = 0;
+        } else {
+            c[i] = 0;
+            i += 1;
+        }
+    }
+    assert_eq!(s.value, best, "{s:?}");
+    assert!(s.lower_bound <= s.value);
+}
+
 #[test]
 fn grids_are_no_worse_than_row_major() {
     for k in [6, 12, 20] {

@@ -183,7 +183,7 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
     let mut bound_stopped: Option<StopReason> = None;
     // With cloud peers or staying VMs a fifth of the effort is kept for
     // interleaving the components around their edges.
-    let mut parts = arrangement::per_component(
+    let parts = arrangement::per_component(
         arr,
         Combine::Sum,
         &mut budget,
@@ -222,16 +222,25 @@ pub fn solve(problem: &Problem, options: &Options, control: &dyn Control) -> Sol
     // Smith's rule on blocks: a block of total duration p delays every
     // later block's cloud edges by p and keeps every earlier block's edges
     // to staying VMs crossed p longer: with W its cloud weight less its
-    // stay weight, sort by p/W ascending (W/p descending).
-    let key = |p: &Part| {
+    // stay weight, sort by W/p descending (a block that takes no time goes
+    // first if W > 0, last if W < 0). Sorting by a key keeps the order
+    // total whatever the signs.
+    let ratio = |p: &Part| {
         let dur: f64 = p.vertices.iter().map(|&v| arr.dur[v]).sum();
         let lin: f64 = p.vertices.iter().map(|&v| arr.lin(v)).sum();
-        (lin, dur)
+        if dur > 0.0 {
+            lin / dur
+        } else if lin > 0.0 {
+            f64::INFINITY
+        } else if lin < 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            0.0
+        }
     };
-    parts.sort_by(|a, b| {
-        let ((wa, pa), (wb, pb)) = (key(a), key(b));
-        (pa * wb).total_cmp(&(pb * wa))
-    });
+    let mut keyed: Vec<(f64, Part)> = parts.into_iter().map(|p| (ratio(&p), p)).collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let parts: Vec<Part> = keyed.into_iter().map(|k| k.1).collect();
     let mut order: Vec<usize> = parts
         .iter()
         .flat_map(|p| p.order.iter().map(|&v| p.vertices[v]))
