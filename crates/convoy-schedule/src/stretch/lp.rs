@@ -2156,7 +2156,6 @@ mod tests {
         }
     }
 
-    /// Calls `visit` with every permutation of `items[k..]` (after `items[..k]`).
     /// The two-source least value is the least over every order of up to
     /// 8 VMs, for every pair of sources, set and distance between them
     /// (so it is exact, not only a bound), and every line through two of
@@ -2310,6 +2309,7 @@ mod tests {
         );
     }
 
+    /// Calls `visit` with every permutation of `items[k..]` (after `items[..k]`).
     fn permutations(items: &mut Vec<usize>, k: usize, visit: &mut dyn FnMut(&[usize])) {
         if k == items.len() {
             visit(items);
